@@ -1,0 +1,70 @@
+"""hubspot-batch: write large amounts of data into HubSpot's batch endpoints.
+
+Chunking, concurrency, rate limiting learned from HubSpot's headers, retries,
+and one outcome per input::
+
+    from hubspot_batch import HubSpotBatch
+
+    with HubSpotBatch(access_token="...") as hs:
+        result = hs.communications.update(rows)
+        result.raise_for_errors()
+
+See the README for the full guide and ``hubspot_batch.sandbox`` for an
+offline HubSpot to test against.
+"""
+
+from ._auth import Secret
+from ._client import DEFAULT_BASE_URL, AsyncHubSpotBatch, HubSpotBatch
+from ._errors import (
+    AuthenticationError,
+    BatchFailedError,
+    BatchRejectedError,
+    ConfigurationError,
+    DailyLimitError,
+    HubSpotBatchError,
+    HubSpotError,
+    InputIssue,
+    InputValidationError,
+    MissingScopesError,
+    RateLimitError,
+    ServerError,
+    TransportError,
+)
+from ._limiter import TIERS, LimiterBackend, RateLimitHeaders, RateTier, RollingWindow
+from ._results import BatchResult, Outcome, OutcomeError, OutcomeStatus, Progress, Stats
+from ._retry import RetryPolicy
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "TIERS",
+    "AsyncHubSpotBatch",
+    "AuthenticationError",
+    "BatchFailedError",
+    "BatchRejectedError",
+    "BatchResult",
+    "ConfigurationError",
+    "DailyLimitError",
+    "HubSpotBatch",
+    "HubSpotBatchError",
+    "HubSpotError",
+    "InputIssue",
+    "InputValidationError",
+    "LimiterBackend",
+    "MissingScopesError",
+    "Outcome",
+    "OutcomeError",
+    "OutcomeStatus",
+    "Progress",
+    "RateLimitError",
+    "RateLimitHeaders",
+    "RateTier",
+    "RetryPolicy",
+    "RollingWindow",
+    "Secret",
+    "ServerError",
+    "Stats",
+    "TransportError",
+    "__version__",
+]

@@ -1,0 +1,323 @@
+"""The two faces: :class:`HubSpotBatch` (blocking) and :class:`AsyncHubSpotBatch` (asyncio).
+
+Both hold a :class:`_Core` (configuration, the per-client runtime, and how a
+call becomes a job) and differ only in how they wait: the async face awaits
+the engine's coroutines; the blocking face runs the very same coroutines on a
+private event loop of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Coroutine, Iterable, Iterator
+from typing import Any, TypeVar
+
+import httpx
+
+from ._auth import Credentials
+from ._endpoints import Endpoint, EndpointName, endpoint
+from ._engine import Job, OnInvalid, Runtime, iterate, prepare_all, prepared_source
+from ._errors import ConfigurationError
+from ._limiter import TIERS, LimiterBackend, RateTier, RollingWindow
+from ._resources import (
+    AsyncCommunications,
+    AsyncSubscriptionStatuses,
+    AsyncTimelineEvents,
+    AsyncWebhookSubscriptions,
+    Communications,
+    SubscriptionStatuses,
+    TimelineEvents,
+    WebhookSubscriptions,
+)
+from ._results import BatchResult, Progress
+
+__all__ = ["DEFAULT_BASE_URL", "AsyncHubSpotBatch", "HubSpotBatch"]
+
+DEFAULT_BASE_URL = "https://api.hubapi.com"
+T = TypeVar("T")
+Rows = Iterable[Any] | AsyncIterable[Any]
+
+
+def _limiter(rate_limit: int | str | bool | LimiterBackend | None) -> LimiterBackend | None:
+    if rate_limit is False:
+        return None
+    if rate_limit is None or rate_limit is True:
+        return RollingWindow(TIERS["free"])
+    if isinstance(rate_limit, str):
+        if rate_limit not in TIERS:
+            raise ConfigurationError(f"rate_limit tier {rate_limit!r} is not one of {', '.join(TIERS)}")
+        return RollingWindow(TIERS[rate_limit])
+    if isinstance(rate_limit, int):
+        if rate_limit < 1:
+            raise ConfigurationError("rate_limit must be a positive number of requests per 10 seconds")
+        return RollingWindow(rate_limit, cap=rate_limit)
+    return rate_limit
+
+
+class _Core:
+    """Configuration and the shared runtime; turns a call into a job."""
+
+    def __init__(
+        self,
+        *,
+        access_token: str | None,
+        developer_api_key: str | None,
+        base_url: str,
+        timeout: float,
+        max_concurrency: int,
+        rate_limit: int | RateTier | bool | LimiterBackend | None,
+        retry: Any,
+        batch_size: int | None,
+        transport: httpx.AsyncBaseTransport | None,
+        on_invalid: OnInvalid,
+        progress: Callable[[Progress], None] | None,
+    ) -> None:
+        from ._retry import RetryPolicy
+
+        if max_concurrency < 1:
+            raise ConfigurationError("max_concurrency must be at least 1")
+        if timeout is not None and timeout <= 0:
+            raise ConfigurationError("timeout must be a positive number of seconds")
+        if batch_size is not None and not 1 <= batch_size <= 100:
+            raise ConfigurationError("batch_size must be between 1 and 100 (HubSpot's batch limit)")
+        if on_invalid not in ("raise", "skip"):
+            raise ConfigurationError("on_invalid must be 'raise' or 'skip'")
+        if not base_url.startswith(("http://", "https://")):
+            raise ConfigurationError(f"base_url must be an http(s) URL, got {base_url!r}")
+        try:
+            credentials = Credentials(access_token, developer_api_key)
+        except ValueError as exc:
+            raise ConfigurationError(f"credentials: {exc}") from None
+        self.batch_size = batch_size
+        self.on_invalid: OnInvalid = on_invalid
+        self.progress = progress
+        self.runtime = Runtime(
+            base_url=base_url.rstrip("/"),
+            timeout=timeout,
+            credentials=credentials,
+            limiter=_limiter(rate_limit),
+            max_concurrency=max_concurrency,
+            retry=retry or RetryPolicy(),
+            transport=transport,
+        )
+
+    def __repr__(self) -> str:
+        return repr(self.runtime)
+
+    def job(
+        self,
+        name: EndpointName,
+        *,
+        api_version: str | None,
+        batch_size: int | None,
+        path_params: dict[str, Any] | None = None,
+        existing_is_success: bool = False,
+        total: int | None = None,
+    ) -> Job:
+        """A job for one call, with the endpoint resolved and the arguments checked."""
+        ep: Endpoint = endpoint(name, api_version)
+        size = batch_size or self.batch_size or ep.default_batch_size
+        if not 1 <= size <= 100:
+            raise ConfigurationError("batch_size must be between 1 and 100 (HubSpot's batch limit)")
+        if not self.runtime.credentials.can_authenticate(developer_key_allowed=ep.developer_key):
+            what = "access_token or developer_api_key" if ep.developer_key else "access_token"
+            raise ConfigurationError(f"{name} needs credentials: pass {what}")
+        return Job(
+            self.runtime,
+            ep,
+            ep.path(**(path_params or {})),
+            size,
+            existing_is_success=existing_is_success,
+            progress=self.progress,
+            total=total,
+        )
+
+    async def collect(self, job: Job, rows: Rows, on_invalid: OnInvalid | None) -> BatchResult:
+        """Read every row, check them all (nothing is sent if one is invalid), send, and return one result."""
+        if isinstance(rows, AsyncIterable):
+            rows = [row async for row in rows]
+        entries = prepare_all(job.endpoint, rows, job.job_id, on_invalid or self.on_invalid)
+        job.total = len(entries)
+        parts = [part async for part in job.run(iterate(entries))]
+        if not parts:
+            return BatchResult((), stats=job.stats())
+        return BatchResult.combine(parts, stats=parts[-1].stats)
+
+    def stream(self, job: Job, rows: Rows, on_invalid: OnInvalid | None) -> AsyncGenerator[BatchResult, None]:
+        """Results part by part, reading rows only as fast as they are sent."""
+        return _agen(job.run(prepared_source(job.endpoint, rows, job.job_id, on_invalid or self.on_invalid)))
+
+
+async def _agen(parts: AsyncIterator[BatchResult]) -> AsyncGenerator[BatchResult, None]:
+    async for part in parts:
+        yield part
+
+
+_CLIENT_DOC = """
+
+    Arguments (all keyword-only):
+
+    - ``access_token``: a private-app or OAuth access token (sent as a bearer token).
+    - ``developer_api_key``: a developer API key, used for webhook subscriptions
+      (sent as ``hapikey``); never logged.
+    - ``base_url``: HubSpot's API (default ``https://api.hubapi.com``), or a sandbox.
+    - ``timeout``: seconds per request (default 30; the generated client alone has none).
+    - ``max_concurrency``: requests in flight at once (default 16).
+    - ``rate_limit``: requests per 10 seconds as a cap (an ``int``), a tier name
+      (``"free"``, ``"professional"``, ``"enterprise"``, ``"api-limit-increase"``,
+      ``"oauth-app"``) to start from, ``None`` (start from the free tier) or
+      ``False`` to disable limiting. The real limit is learned from HubSpot's
+      ``X-HubSpot-RateLimit-*`` headers either way (never above an ``int`` cap).
+    - ``retry``: a :class:`RetryPolicy` (attempts, backoff, caps).
+    - ``batch_size``: inputs per request for every endpoint (default 100).
+    - ``transport``: an ``httpx.AsyncBaseTransport`` (for example the sandbox's).
+    - ``on_invalid``: ``"raise"`` (default: nothing is sent if a row is invalid)
+      or ``"skip"`` (invalid rows are reported as failed, the rest is sent).
+    - ``progress``: a callable given a :class:`Progress` after every batch.
+"""
+
+
+class AsyncHubSpotBatch:
+    """The asyncio client. Use ``async with AsyncHubSpotBatch(...) as hs:``.
+
+    Namespaces: ``hs.communications``, ``hs.webhooks``,
+    ``hs.subscription_statuses``, ``hs.timeline``.
+    """
+
+    __doc__ = (__doc__ or "") + _CLIENT_DOC
+
+    def __init__(
+        self,
+        *,
+        access_token: str | None = None,
+        developer_api_key: str | None = None,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: float = 30.0,
+        max_concurrency: int = 16,
+        rate_limit: int | RateTier | bool | LimiterBackend | None = None,
+        retry: Any = None,
+        batch_size: int | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        on_invalid: OnInvalid = "raise",
+        progress: Callable[[Progress], None] | None = None,
+    ) -> None:
+        self._core = _Core(
+            access_token=access_token,
+            developer_api_key=developer_api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_concurrency=max_concurrency,
+            rate_limit=rate_limit,
+            retry=retry,
+            batch_size=batch_size,
+            transport=transport,
+            on_invalid=on_invalid,
+            progress=progress,
+        )
+        self.communications = AsyncCommunications(self._core)
+        self.webhooks = AsyncWebhookSubscriptions(self._core)
+        self.subscription_statuses = AsyncSubscriptionStatuses(self._core)
+        self.timeline = AsyncTimelineEvents(self._core)
+
+    def __repr__(self) -> str:
+        return f"AsyncHubSpotBatch({self._core!r})"
+
+    async def __aenter__(self) -> AsyncHubSpotBatch:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._core.runtime.aclose()
+
+
+class HubSpotBatch:
+    """The blocking client. Use ``with HubSpotBatch(...) as hs:``.
+
+    Namespaces: ``hs.communications``, ``hs.webhooks``,
+    ``hs.subscription_statuses``, ``hs.timeline``. It runs the same engine as
+    :class:`AsyncHubSpotBatch` on a private event loop, so it cannot be used
+    from inside a running event loop (use the async client there). The
+    ``*_iter`` methods send while you iterate.
+    """
+
+    __doc__ = (__doc__ or "") + _CLIENT_DOC
+
+    def __init__(
+        self,
+        *,
+        access_token: str | None = None,
+        developer_api_key: str | None = None,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: float = 30.0,
+        max_concurrency: int = 16,
+        rate_limit: int | RateTier | bool | LimiterBackend | None = None,
+        retry: Any = None,
+        batch_size: int | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        on_invalid: OnInvalid = "raise",
+        progress: Callable[[Progress], None] | None = None,
+    ) -> None:
+        self._core = _Core(
+            access_token=access_token,
+            developer_api_key=developer_api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_concurrency=max_concurrency,
+            rate_limit=rate_limit,
+            retry=retry,
+            batch_size=batch_size,
+            transport=transport,
+            on_invalid=on_invalid,
+            progress=progress,
+        )
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.communications = Communications(self._core, self._run, self._iterate)
+        self.webhooks = WebhookSubscriptions(self._core, self._run, self._iterate)
+        self.subscription_statuses = SubscriptionStatuses(self._core, self._run, self._iterate)
+        self.timeline = TimelineEvents(self._core, self._run, self._iterate)
+
+    def __repr__(self) -> str:
+        return f"HubSpotBatch({self._core!r})"
+
+    def __enter__(self) -> HubSpotBatch:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection pool and the private event loop."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.run_until_complete(self._core.runtime.aclose())
+            self._loop.run_until_complete(self._loop.shutdown_asyncgens())
+            self._loop.close()
+        self._loop = None
+
+    def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            coroutine.close()
+            raise ConfigurationError(
+                "HubSpotBatch blocks and cannot run inside a running event loop; use AsyncHubSpotBatch there"
+            )
+        if self._loop is None or self._loop.is_closed():
+            self._loop = asyncio.new_event_loop()
+        return self._loop.run_until_complete(coroutine)
+
+    def _iterate(self, parts: AsyncGenerator[BatchResult, None]) -> Iterator[BatchResult]:
+        try:
+            while True:
+                try:
+                    part = self._run(parts.__anext__())
+                except StopAsyncIteration:
+                    return
+                yield part
+        finally:
+            if self._loop is not None and not self._loop.is_closed():
+                self._run(parts.aclose())

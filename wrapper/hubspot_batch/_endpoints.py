@@ -1,0 +1,211 @@
+"""One table of the four batch endpoints: everything that differs between them.
+
+For each endpoint and API version: the path, the generated input and result
+models, the default batch size, what makes two inputs duplicates, how a
+result and an error name the input they belong to, the scope it needs, and
+whether it creates (so that ids are assigned before the first attempt).
+The engine reads this table and nothing else about endpoints.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import Any, Literal
+
+import attrs
+from hubspot_batch_api.models import (
+    PublicStatus,
+    PublicStatusRequest,
+    SimplePublicObject,
+    SimplePublicObjectBatchInput,
+    SubscriptionBatchUpdateRequest,
+    TimelineEvent,
+    TimelineEventResponse,
+    Webhooks202603SubscriptionResponse,
+    WebhooksV3SubscriptionResponse,
+)
+
+from ._validate import EMAIL, Checker, compile_schema, openapi_document, request_item_schema
+
+__all__ = ["ENDPOINTS", "ApiVersion", "Endpoint", "EndpointName", "endpoint"]
+
+ApiVersion = Literal["v3", "v4", "2026-03"]
+EndpointName = Literal["webhook_subscriptions", "communications", "subscription_statuses", "timeline_events"]
+
+Row = Mapping[str, Any]
+DEFAULT_BATCH_SIZE = 100
+
+
+def _text(value: Any) -> str:
+    return str(value).strip().lower()
+
+
+@attrs.frozen(slots=True)
+class Endpoint:
+    """What the engine needs to know about one endpoint at one API version.
+
+    ``result_keys``: alternatives, tried in order, of input fields that a
+    result item echoes (the first alternative whose fields the result has is
+    used). ``error_keys``: context keys of an error entry and the input field
+    each names. ``extra_check`` adds endpoint rules the schema cannot express.
+    """
+
+    name: EndpointName
+    version: str
+    path_template: str
+    input_model: type
+    result_model: type
+    scope: str
+    duplicate_key: Callable[[Row], Hashable]
+    result_keys: tuple[tuple[str, ...], ...]
+    error_keys: Mapping[str, str]
+    creates: bool = False
+    trace_ids: bool = False
+    developer_key: bool = False
+    extra_check: Callable[[Row, list[tuple[str, str]]], None] | None = None
+    default_batch_size: int = DEFAULT_BATCH_SIZE
+
+    def path(self, **params: Any) -> str:
+        """The request path with its parameters filled in."""
+        return self.path_template.format(**params)
+
+    def checker(self) -> Checker:
+        """The compiled request-item schema (cached per endpoint)."""
+        return _checker(self.path_template)
+
+    def parse_result(self, raw: Row) -> Any:
+        """A result item as the generated model."""
+        return self.result_model.from_dict(raw)  # type: ignore[attr-defined]
+
+    def prepare(self, row: dict[str, Any], job_id: str, index: int) -> None:
+        """Fill in what the client adds before sending (ids, trace ids), in place."""
+        if self.creates and not row.get("id"):
+            row["id"] = str(uuid.uuid4())
+        if self.trace_ids and not row.get("objectWriteTraceId"):
+            row["objectWriteTraceId"] = f"{job_id}-{index}"
+
+    def is_already_exists(self, error: Mapping[str, Any]) -> bool:
+        """Whether an error entry says the created object already exists."""
+        category = str(error.get("category", "")).upper()
+        message = str(error.get("message", "")).lower()
+        return category in {"OBJECT_ALREADY_EXISTS", "CONFLICT", "DUPLICATE_ID"} or bool(_ALREADY.search(message))
+
+
+_ALREADY = re.compile(r"already (exists|been created|created)|duplicate (event )?id")
+
+_CHECKERS: dict[str, Checker] = {}
+
+
+def _checker(path: str) -> Checker:
+    checker = _CHECKERS.get(path)
+    if checker is None:
+        document = openapi_document()
+        checker = compile_schema(request_item_schema(path, document), document)
+        _CHECKERS[path] = checker
+    return checker
+
+
+def _check_email(row: Row, problems: list[tuple[str, str]]) -> None:
+    value = row.get("subscriberIdString")
+    if isinstance(value, str) and not EMAIL.match(value):
+        problems.append(("subscriberIdString", f"must be an email address; got {value!r}"))
+
+
+def _check_timeline_target(row: Row, problems: list[tuple[str, str]]) -> None:
+    if not any(row.get(k) not in (None, "") for k in ("objectId", "email", "utk")):
+        problems.append(("objectId", "one of objectId, email or utk is required to say which record the event is on"))
+
+
+def _webhooks(version: str, result_model: type) -> Endpoint:
+    return Endpoint(
+        name="webhook_subscriptions",
+        version=version,
+        path_template=f"/webhooks/{version}/{{appId}}/subscriptions/batch/update",
+        input_model=SubscriptionBatchUpdateRequest,
+        result_model=result_model,
+        scope="developers-write (or a developer API key)",
+        duplicate_key=lambda row: _text(row.get("id")),
+        result_keys=(("id",),),
+        error_keys={"subscriptionIds": "id", "ids": "id"},
+        developer_key=True,
+    )
+
+
+ENDPOINTS: Mapping[tuple[EndpointName, str], Endpoint] = {
+    ("webhook_subscriptions", "v3"): _webhooks("v3", WebhooksV3SubscriptionResponse),
+    ("webhook_subscriptions", "2026-03"): _webhooks("2026-03", Webhooks202603SubscriptionResponse),
+    ("communications", "v3"): Endpoint(
+        name="communications",
+        version="v3",
+        path_template="/crm/v3/objects/communications/batch/update",
+        input_model=SimplePublicObjectBatchInput,
+        result_model=SimplePublicObject,
+        scope="crm.objects.contacts.write",
+        duplicate_key=lambda row: (row.get("idProperty") or "", _text(row.get("id"))),
+        result_keys=(("objectWriteTraceId",), ("id",)),
+        error_keys={"objectWriteTraceId": "objectWriteTraceId", "ids": "id"},
+        trace_ids=True,
+    ),
+    ("subscription_statuses", "v4"): Endpoint(
+        name="subscription_statuses",
+        version="v4",
+        path_template="/communication-preferences/v4/statuses/batch/write",
+        input_model=PublicStatusRequest,
+        result_model=PublicStatus,
+        scope="communication_preferences.statuses.batch.write",
+        duplicate_key=lambda row: (
+            _text(row.get("subscriberIdString")),
+            _text(row.get("subscriptionId")),
+            _text(row.get("channel")),
+        ),
+        result_keys=(("subscriberIdString", "subscriptionId"),),
+        error_keys={
+            "subscriberIdString": "subscriberIdString",
+            "subscriberIdStrings": "subscriberIdString",
+            "emails": "subscriberIdString",
+            "subscriptionId": "subscriptionId",
+            "subscriptionIds": "subscriptionId",
+        },
+        extra_check=_check_email,
+    ),
+    ("timeline_events", "v3"): Endpoint(
+        name="timeline_events",
+        version="v3",
+        path_template="/integrators/timeline/v3/events/batch/create",
+        input_model=TimelineEvent,
+        result_model=TimelineEventResponse,
+        scope="timeline",
+        duplicate_key=lambda row: (_text(row.get("eventTemplateId")), _text(row.get("id"))),
+        result_keys=(("id",),),
+        error_keys={"id": "id", "ids": "id", "eventIds": "id", "eventId": "id"},
+        creates=True,
+        extra_check=_check_timeline_target,
+    ),
+}
+"""Every supported (endpoint, API version)."""
+
+DEFAULT_VERSIONS: Mapping[EndpointName, str] = {
+    "webhook_subscriptions": "v3",
+    "communications": "v3",
+    "subscription_statuses": "v4",
+    "timeline_events": "v3",
+}
+
+
+def endpoint(name: EndpointName, version: str | None = None) -> Endpoint:
+    """The table entry for ``name`` at ``version`` (the numbered default when ``None``)."""
+    chosen = version or DEFAULT_VERSIONS[name]
+    try:
+        return ENDPOINTS[(name, chosen)]
+    except KeyError:
+        known = sorted(v for (n, v) in ENDPOINTS if n == name)
+        from ._errors import ConfigurationError
+
+        raise ConfigurationError(f"{name} has no API version {chosen!r}; available: {', '.join(known)}") from None
+
+
+def versions(name: EndpointName) -> Sequence[str]:
+    """The API versions available for an endpoint."""
+    return sorted(v for (n, v) in ENDPOINTS if n == name)

@@ -1,0 +1,631 @@
+"""The one engine behind both faces: rows in, one outcome per row out.
+
+Data flows one way::
+
+    rows -> prepare (validate, assign ids, encode) -> Chunker -> chunk tasks
+         -> [semaphore -> limiter -> POST -> classify] -> retry / split / stop
+         -> outcomes -> reorder by index -> BatchResult parts
+
+:class:`Runtime` is per client (HTTP connection pool, rate limiter,
+concurrency limit, credentials); :class:`Job` is one call. Everything is
+asyncio; the synchronous face runs the same coroutines on a private event
+loop. Decisions (what a response means, how long to wait, which inputs an
+error names) are pure functions in ``_retry``, ``_limiter`` and ``_mapping``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+import uuid
+from collections import deque
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import attrs
+import httpx
+from hubspot_batch_api import Client as GeneratedClient
+
+from ._auth import Credentials, install_log_redaction
+from ._chunks import Chunk, Chunker, Item
+from ._endpoints import Endpoint
+from ._errors import (
+    AuthenticationError,
+    DailyLimitError,
+    HubSpotBatchError,
+    InputIssue,
+    InputValidationError,
+    MissingScopesError,
+)
+from ._limiter import LimiterBackend, RateLimitHeaders
+from ._mapping import ALREADY_CREATED_NOTE, map_response
+from ._results import BatchResult, Outcome, OutcomeError, OutcomeStatus, Progress, Stats
+from ._retry import Decision, RetryPolicy, Verdict, backoff_delay, classify
+from ._scopes import missing_scopes
+
+__all__ = ["Job", "OnInvalid", "Runtime", "prepare_row"]
+
+logger = logging.getLogger("hubspot_batch")
+OnInvalid = Literal["raise", "skip"]
+USER_AGENT = "hubspot-batch/0.1 (+python)"
+
+
+# --------------------------------------------------------------------------- prepare
+
+
+def _iso(value: datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def prepare_row(endpoint: Endpoint, index: int, row: Any, job_id: str) -> Item | list[InputIssue]:
+    """One caller row -> an :class:`Item` ready to send, or the problems found in it.
+
+    Accepts a mapping or a generated input model. ``None`` values of optional
+    fields are dropped and ``datetime`` values become ISO 8601 strings. Ids
+    the client adds (timeline event ids, trace ids) are filled in first.
+    """
+    if isinstance(row, Mapping):
+        data = {k: v for k, v in row.items() if v is not None}
+    elif isinstance(row, endpoint.input_model):
+        data = row.to_dict()  # type: ignore[attr-defined]
+    else:
+        kind = type(row).__name__
+        return [InputIssue(index, "", f"must be a dict or a {endpoint.input_model.__name__}, got {kind}")]
+    for key, value in data.items():
+        if isinstance(value, datetime):
+            data[key] = _iso(value)
+    endpoint.prepare(data, job_id, index)
+    problems: list[tuple[str, str]] = []
+    endpoint.checker()(data, "", problems)
+    if endpoint.extra_check is not None:
+        endpoint.extra_check(data, problems)
+    if problems:
+        return [InputIssue(index, path, message) for path, message in problems]
+    try:
+        encoded = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    except (TypeError, ValueError) as exc:
+        return [InputIssue(index, "", f"cannot be sent as JSON: {exc}")]
+    return Item(index, data, endpoint.duplicate_key(data), encoded)
+
+
+def invalid_outcome(index: int, row: Any, issues: list[InputIssue]) -> Outcome:
+    """The outcome of a row skipped for failing validation."""
+    message = "; ".join(f"{i.field or 'row'}: {i.message}" for i in issues)
+    error = OutcomeError(category="INVALID_INPUT", message=message, context={"fields": [i.field for i in issues]})
+    shown = dict(row) if isinstance(row, Mapping) else {"value": repr(row)}
+    return Outcome(index, OutcomeStatus.FAILED, shown, error=error)
+
+
+# --------------------------------------------------------------------------- runtime
+
+
+@attrs.define
+class Runtime:
+    """Per-client machinery shared by every call: HTTP pool, limiter, concurrency, credentials."""
+
+    base_url: str
+    timeout: float
+    credentials: Credentials
+    limiter: LimiterBackend | None
+    max_concurrency: int
+    retry: RetryPolicy
+    transport: httpx.AsyncBaseTransport | None = None
+    rng: random.Random = attrs.field(factory=random.Random)
+    _client: GeneratedClient | None = attrs.field(default=None, init=False)
+    _semaphore: asyncio.Semaphore | None = attrs.field(default=None, init=False)
+
+    def __attrs_post_init__(self) -> None:
+        install_log_redaction()
+
+    def __repr__(self) -> str:
+        return f"Runtime(base_url={self.base_url!r}, max_concurrency={self.max_concurrency}, credentials={self.credentials!r})"
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The pooled async HTTP client (created on first use, inside the running loop)."""
+        if self._client is None:
+            limits = httpx.Limits(max_connections=self.max_concurrency, max_keepalive_connections=self.max_concurrency)
+            args: dict[str, Any] = {"limits": limits}
+            if self.transport is not None:
+                args["transport"] = self.transport
+            self._client = GeneratedClient(
+                base_url=self.base_url,
+                timeout=httpx.Timeout(self.timeout),
+                headers={"User-Agent": USER_AGENT, "Content-Type": "application/json"},
+                follow_redirects=False,
+                httpx_args=args,
+            )
+        return self._client.get_async_httpx_client()
+
+    @property
+    def semaphore(self) -> asyncio.Semaphore:
+        """The client-wide bound on requests in flight."""
+        if self._semaphore is None:
+            self._semaphore = asyncio.Semaphore(self.max_concurrency)
+        return self._semaphore
+
+    async def aclose(self) -> None:
+        """Close the HTTP pool."""
+        if self._client is not None:
+            await self._client.get_async_httpx_client().aclose()
+            self._client = None
+        self._semaphore = None
+
+
+@attrs.define
+class _Counters:
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    splits: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    not_sent: int = 0
+
+
+@attrs.define
+class _Group:
+    """Inputs of one chunk that travel together in one request."""
+
+    items: list[Item]
+    attempts: int = 0
+    rate_limited: int = 0
+    maybe_landed: bool = False
+
+
+@attrs.define
+class _Stop:
+    reason: str
+    error: HubSpotBatchError
+
+
+class _End:
+    __slots__ = ("read",)
+
+    def __init__(self, read: int) -> None:
+        self.read = read
+
+
+# --------------------------------------------------------------------------- job
+
+
+@attrs.define
+class Job:
+    """One call: stream rows through chunks and requests, yield results in input order."""
+
+    runtime: Runtime
+    endpoint: Endpoint
+    path: str
+    batch_size: int
+    existing_is_success: bool = False
+    progress: Callable[[Progress], None] | None = None
+    total: int | None = None
+    job_id: str = attrs.field(factory=lambda: uuid.uuid4().hex[:12])
+    _counters: _Counters = attrs.field(factory=_Counters, init=False)
+    _stop: _Stop | None = attrs.field(default=None, init=False)
+    _source_error: BaseException | None = attrs.field(default=None, init=False)
+    _key_owner: dict[Any, asyncio.Event] = attrs.field(factory=dict, init=False)
+    _in_flight: int = attrs.field(default=0, init=False)
+    _buffered: int = attrs.field(default=0, init=False)
+    _started: float = attrs.field(default=0.0, init=False)
+
+    # ---- public
+
+    async def run(self, source: AsyncIterator[Item | Outcome]) -> AsyncIterator[BatchResult]:
+        """Yield :class:`BatchResult` parts covering consecutive inputs, in input order.
+
+        ``source`` yields prepared items (or outcomes of rows already decided,
+        such as skipped invalid rows). If it raises, reading stops, requests
+        already under way finish, rows held back are reported as not sent,
+        and the exception is raised after the last part.
+        """
+        loop = asyncio.get_running_loop()
+        self._started = loop.time()
+        max_in_flight = max(2, self.runtime.max_concurrency * 2)
+        condition = asyncio.Condition()
+        queue: asyncio.Queue[list[Outcome] | _End] = asyncio.Queue()
+        producer = asyncio.create_task(self._produce(source, queue, condition, max_in_flight))
+        waiting: dict[int, Outcome] = {}
+        next_index = 0
+        read: int | None = None
+        try:
+            while read is None or next_index < read:
+                message = await queue.get()
+                if isinstance(message, _End):
+                    read = message.read
+                else:
+                    for outcome in message:
+                        waiting[outcome.index] = outcome
+                run: list[Outcome] = []
+                while next_index in waiting:
+                    run.append(waiting.pop(next_index))
+                    next_index += 1
+                if run:
+                    async with condition:
+                        self._buffered -= len(run)
+                        condition.notify_all()
+                    yield self._part(run)
+            await producer
+        finally:
+            if not producer.done():
+                producer.cancel()
+                await asyncio.gather(producer, return_exceptions=True)
+        if self._source_error is not None:
+            raise self._source_error
+
+    def stats(self) -> Stats:
+        """Counters of this call so far."""
+        c = self._counters
+        elapsed = asyncio.get_running_loop().time() - self._started if self._started else 0.0
+        return Stats(requests=c.requests, retries=c.retries, rate_limited=c.rate_limited, splits=c.splits, elapsed=elapsed)
+
+    # ---- producing chunks
+
+    async def _produce(
+        self,
+        source: AsyncIterator[Item | Outcome],
+        queue: asyncio.Queue[list[Outcome] | _End],
+        condition: asyncio.Condition,
+        max_in_flight: int,
+    ) -> None:
+        chunker = Chunker(self.batch_size)
+        tasks: set[asyncio.Task[None]] = set()
+        read = 0
+        max_buffered = max_in_flight * self.batch_size
+
+        async def launch(chunk: Chunk) -> None:
+            async with condition:
+                await condition.wait_for(
+                    lambda: self._in_flight < max_in_flight and (self._buffered < max_buffered or self._in_flight == 0)
+                )
+                self._in_flight += 1
+                self._buffered += len(chunk.items)
+            deps = {id(e): e for k in chunk.keys if (e := self._key_owner.get(k)) is not None}
+            done = asyncio.Event()
+            for key in chunk.keys:
+                self._key_owner[key] = done
+            task = asyncio.create_task(self._process(chunk, list(deps.values()), done, queue, condition))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+
+        try:
+            async for entry in source:
+                read += 1
+                if isinstance(entry, Outcome):
+                    async with condition:
+                        self._buffered += 1
+                    self._count([entry])
+                    await queue.put([entry])
+                    continue
+                for chunk in chunker.add(entry):
+                    await launch(chunk)
+            for chunk in chunker.flush():
+                await launch(chunk)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # the caller's iterable failed: report held rows, re-raise later
+            self._source_error = exc
+            held = [item for chunk in chunker.flush() for item in chunk.items]
+            if held:
+                reason = f"not sent: reading the input failed at input {read} ({type(exc).__name__})"
+                outcomes = self._not_sent(held, "INPUT_ERROR", reason)
+                async with condition:
+                    self._buffered += len(outcomes)
+                await queue.put(outcomes)
+        try:
+            if tasks:
+                await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+        await queue.put(_End(read))
+
+    async def _process(
+        self,
+        chunk: Chunk,
+        deps: list[asyncio.Event],
+        done: asyncio.Event,
+        queue: asyncio.Queue[list[Outcome] | _End],
+        condition: asyncio.Condition,
+    ) -> None:
+        outcomes: list[Outcome] = []
+        try:
+            for dep in deps:
+                await dep.wait()
+            outcomes = await self._send_chunk(list(chunk.items))
+        except Exception as exc:  # a bug must not lose inputs: report them and log loudly
+            logger.exception("internal error while sending a batch; its inputs are reported as failed")
+            decided = {o.index for o in outcomes}
+            error = OutcomeError(category="INTERNAL_ERROR", message=f"{type(exc).__name__}: {exc}")
+            outcomes += [
+                Outcome(i.index, OutcomeStatus.FAILED, i.row, error=error) for i in chunk.items if i.index not in decided
+            ]
+        finally:
+            done.set()
+            for key in chunk.keys:
+                if self._key_owner.get(key) is done:
+                    del self._key_owner[key]
+            async with condition:
+                self._in_flight -= 1
+                condition.notify_all()
+        self._count(outcomes)
+        await queue.put(outcomes)
+        if self.progress is not None:
+            self._report_progress()
+
+    # ---- one chunk
+
+    async def _send_chunk(self, items: list[Item]) -> list[Outcome]:
+        policy = self.runtime.retry
+        outcomes: list[Outcome] = []
+        groups: deque[_Group] = deque([_Group(items)])
+        split_budget = policy.max_split_requests
+        while groups:
+            group = groups.popleft()
+            if self._stop is not None:
+                outcomes += self._not_sent(group.items, "STOPPED", f"not sent: {self._stop.reason}")
+                continue
+            decision = await self._exchange(group)
+            if decision is None:  # the job stopped while this request waited for its turn
+                groups.appendleft(group)
+                continue
+            verdict = decision.verdict
+            if verdict is Verdict.SUCCESS:
+                decided, silent = map_response(
+                    self.endpoint,
+                    group.items,
+                    decision.body,
+                    status_code=decision.status_code or 200,
+                    maybe_landed=group.maybe_landed,
+                    existing_is_success=self.existing_is_success,
+                )
+                outcomes += decided
+                if silent:
+                    group = _Group(silent, group.attempts, group.rate_limited, True)
+                    missing = OutcomeError(
+                        category="MISSING_RESULT",
+                        message="HubSpot's answer had neither a result nor an error for this input",
+                    )
+                    outcomes += await self._retry_or_fail(group, Decision(Verdict.RETRY, error=missing), groups)
+            elif verdict is Verdict.RETRY:
+                group.maybe_landed = group.maybe_landed or decision.maybe_landed
+                outcomes += await self._retry_or_fail(group, decision, groups)
+            elif verdict is Verdict.RATE_LIMITED:
+                self._counters.rate_limited += 1
+                now = asyncio.get_running_loop().time()
+                if self.runtime.limiter is not None:
+                    self.runtime.limiter.on_rate_limited(now, decision.delay)
+                elif decision.delay:
+                    await asyncio.sleep(decision.delay)
+                group.rate_limited += 1
+                if group.rate_limited > policy.max_rate_limited:
+                    outcomes += self._failed(group.items, decision.error, "rate limited on every retry")
+                else:
+                    self._counters.retries += 1
+                    groups.appendleft(group)
+            elif verdict is Verdict.DAILY_LIMIT:
+                error = decision.error or OutcomeError(category="DAILY_LIMIT", message="daily limit reached")
+                self._halt("the account's daily request limit is reached", DailyLimitError, error)
+                outcomes += self._not_sent(group.items, "DAILY_LIMIT", f"not sent: daily request limit reached ({error.message})")
+            elif verdict in (Verdict.AUTH, Verdict.SCOPES):
+                assert decision.error is not None
+                self._halt_auth(verdict, decision.error)
+                outcomes += self._failed(group.items, decision.error, "")
+            elif verdict is Verdict.SPLIT:
+                assert decision.error is not None
+                if len(group.items) == 1:
+                    outcomes += self._single_rejection(group, decision)
+                elif split_budget >= 2:
+                    split_budget -= 2
+                    self._counters.splits += 1
+                    half = len(group.items) // 2
+                    groups.appendleft(_Group(group.items[half:], 0, group.rate_limited, group.maybe_landed))
+                    groups.appendleft(_Group(group.items[:half], 0, group.rate_limited, group.maybe_landed))
+                else:
+                    outcomes += self._failed(group.items, decision.error, "rejected with its whole batch (not isolated)")
+            else:
+                assert decision.error is not None
+                outcomes += self._failed(group.items, decision.error, "")
+        return outcomes
+
+    def _single_rejection(self, group: _Group, decision: Decision) -> list[Outcome]:
+        assert decision.error is not None
+        body = decision.body if isinstance(decision.body, Mapping) else {}
+        item = group.items[0]
+        if (
+            self.endpoint.creates
+            and self.endpoint.is_already_exists({**body, "category": decision.error.category, "message": decision.error.message})
+            and (group.maybe_landed or self.existing_is_success)
+        ):
+            return [Outcome(item.index, OutcomeStatus.SUCCEEDED, item.row, note=ALREADY_CREATED_NOTE, parse=self.endpoint.parse_result)]
+        return self._failed(group.items, decision.error, "")
+
+    async def _retry_or_fail(self, group: _Group, decision: Decision, groups: deque[_Group]) -> list[Outcome]:
+        policy = self.runtime.retry
+        group.attempts += 1
+        if group.attempts >= policy.max_attempts:
+            assert decision.error is not None
+            note = "gave up after %d attempts" % group.attempts
+            if group.maybe_landed:
+                note += "; HubSpot may have applied it"
+            return self._failed(group.items, attrs.evolve(decision.error, category="RETRIES_EXHAUSTED" if decision.error.category in ("TRANSPORT_ERROR", "INVALID_RESPONSE") else decision.error.category), note)
+        delay = decision.delay if decision.delay is not None else backoff_delay(group.attempts, policy, self.runtime.rng)
+        self._counters.retries += 1
+        reason = decision.error.message if decision.error else "retry"
+        logger.info("retrying %d %s input(s) in %.2fs (attempt %d): %s", len(group.items), self.endpoint.name, delay, group.attempts + 1, reason)
+        await asyncio.sleep(delay)
+        groups.appendleft(group)
+        return []
+
+    async def _exchange(self, group: _Group) -> Decision | None:
+        runtime = self.runtime
+        headers, params = runtime.credentials.for_request(developer_key_allowed=self.endpoint.developer_key)
+        body = b'{"inputs":[' + b",".join(item.json for item in group.items) + b"]}"
+        loop = asyncio.get_running_loop()
+        async with runtime.semaphore:
+            now = loop.time()
+            sent_at = now
+            if runtime.limiter is not None:
+                sent_at = runtime.limiter.reserve(now)
+                if sent_at > now:
+                    await asyncio.sleep(sent_at - now)
+            if self._stop is not None:
+                return None
+            self._counters.requests += 1
+            status: int | None = None
+            response_headers: Mapping[str, str] = {}
+            content = b""
+            exc: Exception | None = None
+            try:
+                response = await runtime.http.post(self.path, content=body, headers=headers, params=params)
+                status, response_headers, content = response.status_code, response.headers, response.content
+            except httpx.RequestError as error:
+                exc = error
+        if status is not None and runtime.limiter is not None:
+            runtime.limiter.observe(RateLimitHeaders.parse(response_headers), sent_at, loop.time())
+        decision = classify(
+            status=status, headers=response_headers, content=content, exc=exc, policy=runtime.retry, now_wall=time.time()
+        )
+        if decision.error is not None and decision.verdict is not Verdict.SUCCESS:
+            logger.debug("POST %s -> %s (%d inputs): %s", self.path, status or type(exc).__name__, len(group.items), decision.error.message)
+        return decision
+
+    # ---- stopping and outcomes
+
+    def _halt(self, reason: str, kind: type[HubSpotBatchError], error: OutcomeError) -> None:
+        if self._stop is None:
+            exc = kind(  # type: ignore[call-arg]
+                f"{reason}: {error.message}",
+                status_code=error.status_code,
+                category=error.category,
+                correlation_id=error.correlation_id,
+                context=error.context,
+            )
+            self._stop = _Stop(reason, exc)
+            logger.error("stopping %s job: %s", self.endpoint.name, reason)
+
+    def _halt_auth(self, verdict: Verdict, error: OutcomeError) -> None:
+        if self._stop is not None:
+            return
+        common: dict[str, Any] = {
+            "status_code": error.status_code,
+            "category": error.category,
+            "correlation_id": error.correlation_id,
+            "context": error.context,
+        }
+        exc: HubSpotBatchError
+        if verdict is Verdict.AUTH:
+            reason = "HubSpot rejected the credentials (401)"
+            exc = AuthenticationError(f"{reason}: {error.message}", **common)
+        else:
+            scopes = missing_scopes(error.context, error.message)
+            named = f"; missing scopes: {', '.join(scopes)}" if scopes else ""
+            reason = f"the token lacks a scope this endpoint needs ({self.endpoint.scope}){named}"
+            exc = MissingScopesError(f"403: {reason}: {error.message}", missing_scopes=scopes, required_scope=self.endpoint.scope, **common)
+        self._stop = _Stop(reason, exc)
+        logger.error("stopping %s job: %s", self.endpoint.name, reason)
+
+    def _failed(self, items: Iterable[Item], error: OutcomeError | None, note: str) -> list[Outcome]:
+        error = error or OutcomeError(category="UNKNOWN", message="failed")
+        return [Outcome(i.index, OutcomeStatus.FAILED, i.row, error=error, note=note or None) for i in items]
+
+    def _not_sent(self, items: Iterable[Item], category: str, reason: str) -> list[Outcome]:
+        error = OutcomeError(category=category, message=reason)
+        return [Outcome(i.index, OutcomeStatus.NOT_SENT, i.row, error=error) for i in items]
+
+    def _count(self, outcomes: Iterable[Outcome]) -> None:
+        c = self._counters
+        for outcome in outcomes:
+            if outcome.status is OutcomeStatus.SUCCEEDED:
+                c.succeeded += 1
+            elif outcome.status is OutcomeStatus.FAILED:
+                c.failed += 1
+            else:
+                c.not_sent += 1
+
+    def _report_progress(self) -> None:
+        assert self.progress is not None
+        c = self._counters
+        snapshot = Progress(
+            done=c.succeeded + c.failed + c.not_sent,
+            succeeded=c.succeeded,
+            failed=c.failed,
+            not_sent=c.not_sent,
+            total=self.total,
+            stats=self.stats(),
+        )
+        try:
+            self.progress(snapshot)
+        except Exception:
+            logger.exception("the progress callback raised; ignoring it")
+
+    def _part(self, outcomes: list[Outcome]) -> BatchResult:
+        stop = self._stop
+        return BatchResult(
+            tuple(outcomes),
+            stats=self.stats(),
+            stopped_by=stop.reason if stop else None,
+            error=stop.error if stop else None,
+        )
+
+
+# --------------------------------------------------------------------------- sources
+
+
+async def prepared_source(
+    endpoint: Endpoint, rows: Iterable[Any] | AsyncIterable[Any], job_id: str, on_invalid: OnInvalid
+) -> AsyncIterator[Item | Outcome]:
+    """Prepare rows lazily from a sync or async iterable.
+
+    An invalid row raises :class:`InputValidationError` (``on_invalid="raise"``)
+    or becomes a failed outcome (``"skip"``).
+    """
+    index = 0
+    if isinstance(rows, AsyncIterable):
+        async for row in rows:
+            yield _checked(endpoint, index, row, job_id, on_invalid)
+            index += 1
+    else:
+        for row in rows:
+            yield _checked(endpoint, index, row, job_id, on_invalid)
+            index += 1
+
+
+def _checked(endpoint: Endpoint, index: int, row: Any, job_id: str, on_invalid: OnInvalid) -> Item | Outcome:
+    prepared = prepare_row(endpoint, index, row, job_id)
+    if isinstance(prepared, Item):
+        return prepared
+    if on_invalid == "raise":
+        raise InputValidationError(prepared)
+    return invalid_outcome(index, row, prepared)
+
+
+def prepare_all(
+    endpoint: Endpoint, rows: Iterable[Any], job_id: str, on_invalid: OnInvalid
+) -> list[Item | Outcome]:
+    """Prepare every row up front; with ``on_invalid="raise"`` raise every problem found before anything is sent."""
+    prepared: list[Item | Outcome] = []
+    issues: list[InputIssue] = []
+    for index, row in enumerate(rows):
+        result = prepare_row(endpoint, index, row, job_id)
+        if isinstance(result, Item):
+            prepared.append(result)
+        elif on_invalid == "raise":
+            issues.extend(result)
+        else:
+            prepared.append(invalid_outcome(index, row, result))
+    if issues:
+        raise InputValidationError(issues)
+    return prepared
+
+
+async def iterate(entries: Iterable[Item | Outcome]) -> AsyncIterator[Item | Outcome]:
+    """An async iterator over already prepared entries."""
+    for entry in entries:
+        yield entry

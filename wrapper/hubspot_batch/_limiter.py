@@ -1,0 +1,171 @@
+"""Client-side rate limiting: HubSpot's rolling window, learned from its headers.
+
+HubSpot counts requests per app in a rolling window (10 s) and answers 429
+past the limit. :class:`RollingWindow` keeps the times of our recent sends and
+hands out send times so that no window ever holds more than the limit. It
+starts from a tier default and learns the real budget from every response's
+``X-HubSpot-RateLimit-Max``, ``-Interval-Milliseconds`` and ``-Remaining``: a
+``Remaining`` lower than we expect means someone else uses the same budget,
+and the window is filled up to match. A 429 fills the window (and honours
+``Retry-After``) so that every sender pauses until a slot frees.
+
+Everything here is a pure function of the times passed in: no clock, no
+sleeping. The engine asks :meth:`RollingWindow.reserve` when it may send and
+sleeps itself.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import deque
+from collections.abc import Mapping
+from typing import Literal, Protocol
+
+import attrs
+
+__all__ = ["TIERS", "LimiterBackend", "RateLimitHeaders", "RateTier", "RollingWindow"]
+
+RateTier = Literal["free", "starter", "professional", "enterprise", "api-limit-increase", "oauth-app"]
+"""Names of HubSpot's rate-limit tiers (requests per 10 s per app)."""
+
+TIERS: Mapping[str, int] = {
+    "free": 100,
+    "starter": 100,
+    "professional": 190,
+    "enterprise": 190,
+    "api-limit-increase": 250,
+    "oauth-app": 110,
+}
+"""Requests per 10 seconds for each tier, from HubSpot's published limits."""
+
+
+@attrs.frozen(slots=True)
+class RateLimitHeaders:
+    """The ``X-HubSpot-RateLimit-*`` values of one response (``None`` where absent)."""
+
+    max: int | None = None
+    remaining: int | None = None
+    interval_ms: int | None = None
+    daily: int | None = None
+    daily_remaining: int | None = None
+
+    @classmethod
+    def parse(cls, headers: Mapping[str, str]) -> RateLimitHeaders:
+        """Read the headers of a response (any case); ignore unparsable values."""
+
+        def num(name: str) -> int | None:
+            value = headers.get(name)
+            if value is None:
+                return None
+            try:
+                return int(float(value))
+            except ValueError:
+                return None
+
+        return cls(
+            max=num("x-hubspot-ratelimit-max"),
+            remaining=num("x-hubspot-ratelimit-remaining"),
+            interval_ms=num("x-hubspot-ratelimit-interval-milliseconds"),
+            daily=num("x-hubspot-ratelimit-daily"),
+            daily_remaining=num("x-hubspot-ratelimit-daily-remaining"),
+        )
+
+
+class LimiterBackend(Protocol):
+    """What the engine needs from a rate limiter (in-process here; shared ones may follow)."""
+
+    def reserve(self, now: float) -> float:
+        """Book a send; return the time (on the same clock as ``now``) at which it may go."""
+
+    def observe(self, headers: RateLimitHeaders, sent_at: float, now: float) -> None:
+        """Learn from the rate-limit headers of the response to a request booked for ``sent_at``."""
+
+    def on_rate_limited(self, now: float, retry_after: float | None) -> None:
+        """A 429 for the rolling window was met at ``now``."""
+
+
+@attrs.define
+class RollingWindow:
+    """An in-process rolling-window limiter.
+
+    ``limit`` requests per ``interval`` seconds. ``cap`` (if set) is an upper
+    bound the learned limit never exceeds (a caller's explicit ``rate_limit``).
+    ``margin`` seconds are added to every booked send so that a request never
+    reaches HubSpot before the one it replaces has left HubSpot's window.
+    """
+
+    limit: int
+    interval: float = 10.0
+    cap: int | None = None
+    margin: float = 0.05
+    learn: bool = True
+    _sends: deque[float] = attrs.field(factory=deque, init=False, repr=False)
+    _paused_until: float = attrs.field(default=float("-inf"), init=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        if self.limit < 1:
+            raise ValueError("limit must be at least 1 request per interval")
+        if self.cap is not None:
+            self.limit = min(self.limit, self.cap)
+
+    def _expire(self, now: float) -> None:
+        # Keep two intervals of history: observe() counts the window around a
+        # past send time. reserve() only looks at the newest `limit` entries.
+        horizon = now - 2 * self.interval
+        sends = self._sends
+        while sends and sends[0] <= horizon:
+            sends.popleft()
+
+    def used(self, now: float) -> int:
+        """Sends booked in the window ending at ``now``."""
+        return self._count_window(now)
+
+    def reserve(self, now: float) -> float:
+        """Book the earliest send time at or after ``now`` that keeps every window within the limit."""
+        self._expire(now)
+        sends = self._sends
+        at = max(now, self._paused_until)
+        if sends:
+            at = max(at, sends[-1])
+        if len(sends) >= self.limit:
+            at = max(at, sends[-self.limit] + self.interval + self.margin)
+        sends.append(at)
+        return at
+
+    def observe(self, headers: RateLimitHeaders, sent_at: float, now: float) -> None:
+        """Adopt HubSpot's limit and interval; account for requests others made.
+
+        ``sent_at`` is the time the request was booked for: HubSpot's
+        ``Remaining`` describes the window at about that time, so it is
+        compared with our own sends in the window ending then.
+        """
+        if not self.learn:
+            return
+        if headers.interval_ms and headers.interval_ms > 0:
+            self.interval = headers.interval_ms / 1000.0
+        if headers.max and headers.max > 0:
+            self.limit = min(headers.max, self.cap) if self.cap else headers.max
+        if headers.remaining is not None and headers.max:
+            self._expire(now)
+            expected_remaining = headers.max - self._count_window(sent_at)
+            missing = expected_remaining - max(headers.remaining, 0)
+            if missing > 0:
+                self._fill(sent_at, missing)
+
+    def on_rate_limited(self, now: float, retry_after: float | None) -> None:
+        """Fill the window at ``now`` so every sender waits for a slot; honour ``Retry-After``."""
+        self._expire(now)
+        missing = self.limit - self._count_window(now)
+        if missing > 0:
+            self._fill(now, missing)
+        if retry_after is not None:
+            self._paused_until = max(self._paused_until, now + retry_after)
+
+    def _count_window(self, at: float) -> int:
+        sends = self._sends
+        return bisect.bisect_right(sends, at) - bisect.bisect_right(sends, at - self.interval)
+
+    def _fill(self, at: float, count: int) -> None:
+        position = bisect.bisect_right(self._sends, at)
+        for _ in range(count):
+            self._sends.insert(position, at)

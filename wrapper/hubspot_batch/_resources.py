@@ -1,0 +1,318 @@
+"""Namespaces that read like the API: ``hs.communications.update(rows)`` and friends.
+
+Each endpoint has a blocking and an asyncio namespace. Both are thin: they
+name the endpoint and its options and hand the rows to the client's core.
+Rows may be dicts or the generated input models, from any iterable (the
+asyncio face also takes async iterables).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Coroutine, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+from ._engine import OnInvalid
+from ._results import BatchResult
+
+if TYPE_CHECKING:
+    from ._client import _Core
+    from ._endpoints import EndpointName
+
+__all__ = [
+    "AsyncCommunications",
+    "AsyncSubscriptionStatuses",
+    "AsyncTimelineEvents",
+    "AsyncWebhookSubscriptions",
+    "Communications",
+    "SubscriptionStatuses",
+    "TimelineEvents",
+    "WebhookSubscriptions",
+]
+
+T = TypeVar("T")
+Runner = Callable[[Coroutine[Any, Any, Any]], Any]
+Iterate = Callable[[AsyncGenerator[BatchResult, None]], Iterator[BatchResult]]
+WebhooksVersion = Literal["v3", "2026-03"]
+
+
+class _Sync:
+    def __init__(self, core: _Core, run: Runner, iterate: Iterate) -> None:
+        self._core = core
+        self._run = run
+        self._iterate = iterate
+
+    def _call(
+        self, name: EndpointName, rows: Iterable[Any], on_invalid: OnInvalid | None, **job: Any
+    ) -> BatchResult:
+        result: BatchResult = self._run(self._core.collect(self._core.job(name, **job), rows, on_invalid))
+        return result
+
+    def _call_iter(
+        self, name: EndpointName, rows: Iterable[Any], on_invalid: OnInvalid | None, **job: Any
+    ) -> Iterator[BatchResult]:
+        return self._iterate(self._core.stream(self._core.job(name, **job), rows, on_invalid))
+
+
+class _Async:
+    def __init__(self, core: _Core) -> None:
+        self._core = core
+
+    async def _call(
+        self, name: EndpointName, rows: Iterable[Any] | AsyncIterable[Any], on_invalid: OnInvalid | None, **job: Any
+    ) -> BatchResult:
+        return await self._core.collect(self._core.job(name, **job), rows, on_invalid)
+
+    def _call_iter(
+        self, name: EndpointName, rows: Iterable[Any] | AsyncIterable[Any], on_invalid: OnInvalid | None, **job: Any
+    ) -> AsyncIterator[BatchResult]:
+        return self._core.stream(self._core.job(name, **job), rows, on_invalid)
+
+
+class Communications(_Sync):
+    """CRM communications: ``POST /crm/v3/objects/communications/batch/update``."""
+
+    def update(
+        self, rows: Iterable[Any], *, batch_size: int | None = None, on_invalid: OnInvalid | None = None
+    ) -> BatchResult:
+        """Update communications (``id``, ``properties``, optional ``idProperty``, ``objectWriteTraceId``).
+
+        Every row is checked first; nothing is sent if one is invalid (unless
+        ``on_invalid="skip"``). Returns one outcome per row, in input order.
+        """
+        return self._call("communications", rows, on_invalid, api_version=None, batch_size=batch_size)
+
+    def update_iter(
+        self, rows: Iterable[Any], *, batch_size: int | None = None, on_invalid: OnInvalid | None = None
+    ) -> Iterator[BatchResult]:
+        """Like :meth:`update`, streaming: yields results part by part as batches finish, in input order."""
+        return self._call_iter("communications", rows, on_invalid, api_version=None, batch_size=batch_size)
+
+
+class AsyncCommunications(_Async):
+    """CRM communications: ``POST /crm/v3/objects/communications/batch/update``."""
+
+    async def update(
+        self,
+        rows: Iterable[Any] | AsyncIterable[Any],
+        *,
+        batch_size: int | None = None,
+        on_invalid: OnInvalid | None = None,
+    ) -> BatchResult:
+        """Update communications; see :meth:`Communications.update`."""
+        return await self._call("communications", rows, on_invalid, api_version=None, batch_size=batch_size)
+
+    def update_iter(
+        self,
+        rows: Iterable[Any] | AsyncIterable[Any],
+        *,
+        batch_size: int | None = None,
+        on_invalid: OnInvalid | None = None,
+    ) -> AsyncIterator[BatchResult]:
+        """Stream results part by part; see :meth:`Communications.update_iter`."""
+        return self._call_iter("communications", rows, on_invalid, api_version=None, batch_size=batch_size)
+
+
+class WebhookSubscriptions(_Sync):
+    """Webhook subscriptions of an app: ``POST /webhooks/{v3|2026-03}/{appId}/subscriptions/batch/update``."""
+
+    def update_subscriptions(
+        self,
+        app_id: int,
+        rows: Iterable[Any],
+        *,
+        api_version: WebhooksVersion = "v3",
+        batch_size: int | None = None,
+        on_invalid: OnInvalid | None = None,
+    ) -> BatchResult:
+        """Turn subscriptions on or off (rows: ``id`` int, ``active`` bool) for app ``app_id``."""
+        params = {"appId": _app_id(app_id)}
+        return self._call(
+            "webhook_subscriptions", rows, on_invalid, api_version=api_version, batch_size=batch_size, path_params=params
+        )
+
+    def update_subscriptions_iter(
+        self,
+        app_id: int,
+        rows: Iterable[Any],
+        *,
+        api_version: WebhooksVersion = "v3",
+        batch_size: int | None = None,
+        on_invalid: OnInvalid | None = None,
+    ) -> Iterator[BatchResult]:
+        """Like :meth:`update_subscriptions`, streaming."""
+        params = {"appId": _app_id(app_id)}
+        return self._call_iter(
+            "webhook_subscriptions", rows, on_invalid, api_version=api_version, batch_size=batch_size, path_params=params
+        )
+
+
+class AsyncWebhookSubscriptions(_Async):
+    """Webhook subscriptions of an app: ``POST /webhooks/{v3|2026-03}/{appId}/subscriptions/batch/update``."""
+
+    async def update_subscriptions(
+        self,
+        app_id: int,
+        rows: Iterable[Any] | AsyncIterable[Any],
+        *,
+        api_version: WebhooksVersion = "v3",
+        batch_size: int | None = None,
+        on_invalid: OnInvalid | None = None,
+    ) -> BatchResult:
+        """Turn subscriptions on or off; see :meth:`WebhookSubscriptions.update_subscriptions`."""
+        params = {"appId": _app_id(app_id)}
+        return await self._call(
+            "webhook_subscriptions", rows, on_invalid, api_version=api_version, batch_size=batch_size, path_params=params
+        )
+
+    def update_subscriptions_iter(
+        self,
+        app_id: int,
+        rows: Iterable[Any] | AsyncIterable[Any],
+        *,
+        api_version: WebhooksVersion = "v3",
+        batch_size: int | None = None,
+        on_invalid: OnInvalid | None = None,
+    ) -> AsyncIterator[BatchResult]:
+        """Stream results part by part."""
+        params = {"appId": _app_id(app_id)}
+        return self._call_iter(
+            "webhook_subscriptions", rows, on_invalid, api_version=api_version, batch_size=batch_size, path_params=params
+        )
+
+
+class SubscriptionStatuses(_Sync):
+    """Communication preferences: ``POST /communication-preferences/v4/statuses/batch/write``."""
+
+    def write(
+        self, rows: Iterable[Any], *, batch_size: int | None = None, on_invalid: OnInvalid | None = None
+    ) -> BatchResult:
+        """Write subscription statuses (``subscriberIdString`` email, ``subscriptionId``, ``statusState``, ``channel``).
+
+        HubSpot reports per-row failures inside a 200; each becomes that row's failed outcome.
+        """
+        return self._call("subscription_statuses", rows, on_invalid, api_version=None, batch_size=batch_size)
+
+    def write_iter(
+        self, rows: Iterable[Any], *, batch_size: int | None = None, on_invalid: OnInvalid | None = None
+    ) -> Iterator[BatchResult]:
+        """Like :meth:`write`, streaming."""
+        return self._call_iter("subscription_statuses", rows, on_invalid, api_version=None, batch_size=batch_size)
+
+
+class AsyncSubscriptionStatuses(_Async):
+    """Communication preferences: ``POST /communication-preferences/v4/statuses/batch/write``."""
+
+    async def write(
+        self,
+        rows: Iterable[Any] | AsyncIterable[Any],
+        *,
+        batch_size: int | None = None,
+        on_invalid: OnInvalid | None = None,
+    ) -> BatchResult:
+        """Write subscription statuses; see :meth:`SubscriptionStatuses.write`."""
+        return await self._call("subscription_statuses", rows, on_invalid, api_version=None, batch_size=batch_size)
+
+    def write_iter(
+        self,
+        rows: Iterable[Any] | AsyncIterable[Any],
+        *,
+        batch_size: int | None = None,
+        on_invalid: OnInvalid | None = None,
+    ) -> AsyncIterator[BatchResult]:
+        """Stream results part by part."""
+        return self._call_iter("subscription_statuses", rows, on_invalid, api_version=None, batch_size=batch_size)
+
+
+class TimelineEvents(_Sync):
+    """Timeline events: ``POST /integrators/timeline/v3/events/batch/create``."""
+
+    def create_events(
+        self,
+        rows: Iterable[Any],
+        *,
+        batch_size: int | None = None,
+        on_invalid: OnInvalid | None = None,
+        existing_is_success: bool = False,
+    ) -> BatchResult:
+        """Create timeline events (``eventTemplateId``, ``tokens``, one of ``objectId``/``email``/``utk``...).
+
+        Each row without an ``id`` gets a UUID before the first attempt, so a
+        retry after a lost answer never creates an event twice. "Already
+        exists" for an id an earlier attempt of this call sent counts as
+        success; pass ``existing_is_success=True`` to count it as success for
+        every id (for example when resuming a job whose ids you kept).
+        """
+        return self._call(
+            "timeline_events",
+            rows,
+            on_invalid,
+            api_version=None,
+            batch_size=batch_size,
+            existing_is_success=existing_is_success,
+        )
+
+    def create_events_iter(
+        self,
+        rows: Iterable[Any],
+        *,
+        batch_size: int | None = None,
+        on_invalid: OnInvalid | None = None,
+        existing_is_success: bool = False,
+    ) -> Iterator[BatchResult]:
+        """Like :meth:`create_events`, streaming."""
+        return self._call_iter(
+            "timeline_events",
+            rows,
+            on_invalid,
+            api_version=None,
+            batch_size=batch_size,
+            existing_is_success=existing_is_success,
+        )
+
+
+class AsyncTimelineEvents(_Async):
+    """Timeline events: ``POST /integrators/timeline/v3/events/batch/create``."""
+
+    async def create_events(
+        self,
+        rows: Iterable[Any] | AsyncIterable[Any],
+        *,
+        batch_size: int | None = None,
+        on_invalid: OnInvalid | None = None,
+        existing_is_success: bool = False,
+    ) -> BatchResult:
+        """Create timeline events; see :meth:`TimelineEvents.create_events`."""
+        return await self._call(
+            "timeline_events",
+            rows,
+            on_invalid,
+            api_version=None,
+            batch_size=batch_size,
+            existing_is_success=existing_is_success,
+        )
+
+    def create_events_iter(
+        self,
+        rows: Iterable[Any] | AsyncIterable[Any],
+        *,
+        batch_size: int | None = None,
+        on_invalid: OnInvalid | None = None,
+        existing_is_success: bool = False,
+    ) -> AsyncIterator[BatchResult]:
+        """Stream results part by part."""
+        return self._call_iter(
+            "timeline_events",
+            rows,
+            on_invalid,
+            api_version=None,
+            batch_size=batch_size,
+            existing_is_success=existing_is_success,
+        )
+
+
+def _app_id(app_id: Any) -> int:
+    from ._errors import ConfigurationError
+
+    if isinstance(app_id, bool) or not isinstance(app_id, int) or not 0 < app_id < 2**31:
+        raise ConfigurationError(f"app_id must be a positive 32-bit integer, got {app_id!r}")
+    return app_id

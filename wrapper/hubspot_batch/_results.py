@@ -1,0 +1,245 @@
+"""Outcomes: what happened to each input, and the result of a whole call.
+
+Every input gets exactly one :class:`Outcome`, found by its ``index`` (its
+position in the caller's iterable): ``succeeded`` (with HubSpot's result),
+``failed`` (with HubSpot's category, message, context and status code) or
+``not_sent`` (with the reason). A :class:`BatchResult` holds the outcomes of
+one call (or, from the ``*_iter`` methods, of one finished part) in input
+order.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from ._errors import BatchFailedError, HubSpotBatchError
+
+__all__ = ["BatchResult", "Outcome", "OutcomeError", "OutcomeStatus", "Progress", "Stats"]
+
+
+class OutcomeStatus(enum.StrEnum):
+    """What happened to one input."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    NOT_SENT = "not_sent"
+
+
+@attrs.frozen(slots=True)
+class OutcomeError:
+    """Why an input failed or was not sent.
+
+    ``category``, ``message``, ``context``, ``status_code`` and
+    ``correlation_id`` are HubSpot's where HubSpot answered; for inputs that
+    were never accepted by HubSpot ``category`` is one of ours, such as
+    ``INVALID_INPUT``, ``DAILY_LIMIT``, ``STOPPED``, ``RETRIES_EXHAUSTED`` or
+    ``MISSING_RESULT``.
+    """
+
+    category: str
+    message: str
+    status_code: int | None = None
+    context: Mapping[str, Any] | str | None = None
+    correlation_id: str | None = None
+    sub_category: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (keys as in HubSpot's bodies)."""
+        out: dict[str, Any] = {"category": self.category, "message": self.message}
+        if self.status_code is not None:
+            out["statusCode"] = self.status_code
+        if self.context is not None:
+            out["context"] = self.context
+        if self.correlation_id:
+            out["correlationId"] = self.correlation_id
+        if self.sub_category:
+            out["subCategory"] = self.sub_category
+        return out
+
+
+def _no_parse(raw: Mapping[str, Any]) -> Any:
+    return raw
+
+
+@attrs.frozen(slots=True)
+class Outcome:
+    """The outcome of one input.
+
+    ``input`` is the row as sent (with any id or trace id the client added);
+    ``raw`` is HubSpot's result item as JSON, and ``result`` the same parsed
+    into the generated model; ``note`` explains special successes such as a
+    timeline event that already existed because an earlier attempt of this job
+    created it.
+    """
+
+    index: int
+    status: OutcomeStatus
+    input: Mapping[str, Any]
+    raw: Mapping[str, Any] | None = None
+    error: OutcomeError | None = None
+    note: str | None = None
+    _parse: Callable[[Mapping[str, Any]], Any] = attrs.field(default=_no_parse, eq=False, repr=False, alias="parse")
+
+    @property
+    def ok(self) -> bool:
+        """True when the input succeeded."""
+        return self.status is OutcomeStatus.SUCCEEDED
+
+    @property
+    def result(self) -> Any:
+        """HubSpot's result for this input as the generated model (``None`` if there is none).
+
+        Parsed on each access from :attr:`raw`; keep the value if you use it often.
+        """
+        return None if self.raw is None else self._parse(self.raw)
+
+    def describe(self) -> str:
+        """One line for logs and failure reports."""
+        if self.error is None:
+            return f"input {self.index}: {self.status.value}" + (f" ({self.note})" if self.note else "")
+        code = f" {self.error.status_code}" if self.error.status_code else ""
+        return f"input {self.index}: {self.status.value}{code} {self.error.category}: {self.error.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: index, status, and the result or error."""
+        out: dict[str, Any] = {"index": self.index, "status": self.status.value}
+        if self.raw is not None:
+            out["result"] = dict(self.raw)
+        if self.error is not None:
+            out["error"] = self.error.to_dict()
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+@attrs.frozen(slots=True)
+class Stats:
+    """Counters of one call: requests sent, retries, 429s met, splits, time taken."""
+
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    splits: int = 0
+    elapsed: float = 0.0
+
+    def __add__(self, other: Stats) -> Stats:
+        return Stats(
+            requests=self.requests + other.requests,
+            retries=self.retries + other.retries,
+            rate_limited=self.rate_limited + other.rate_limited,
+            splits=self.splits + other.splits,
+            elapsed=max(self.elapsed, other.elapsed),
+        )
+
+
+@attrs.frozen(slots=True)
+class Progress:
+    """A snapshot for progress displays, passed to a ``progress`` callback after each batch.
+
+    ``total`` is the number of inputs when known (``None`` while streaming).
+    """
+
+    done: int
+    succeeded: int
+    failed: int
+    not_sent: int
+    total: int | None
+    stats: Stats
+
+
+@attrs.frozen(slots=True)
+class BatchResult:
+    """The outcomes of one call, in input order, with counts and statistics.
+
+    ``len(result)`` is the number of inputs; iterate it for every
+    :class:`Outcome`. ``succeeded``, ``failed`` and ``not_sent`` are tuples of
+    outcomes; ``ok`` is true when every input succeeded; ``raise_for_errors()``
+    raises :class:`~hubspot_batch.BatchFailedError` otherwise. ``stopped_by``
+    says why the job stopped early (daily limit, authentication...), and
+    ``error`` is that exception.
+    """
+
+    outcomes: tuple[Outcome, ...]
+    stats: Stats = Stats()
+    stopped_by: str | None = None
+    error: HubSpotBatchError | None = attrs.field(default=None, eq=False)
+    succeeded: tuple[Outcome, ...] = attrs.field(init=False, repr=False, eq=False)
+    failed: tuple[Outcome, ...] = attrs.field(init=False, repr=False, eq=False)
+    not_sent: tuple[Outcome, ...] = attrs.field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        groups: dict[OutcomeStatus, list[Outcome]] = {s: [] for s in OutcomeStatus}
+        for outcome in self.outcomes:
+            groups[outcome.status].append(outcome)
+        object.__setattr__(self, "succeeded", tuple(groups[OutcomeStatus.SUCCEEDED]))
+        object.__setattr__(self, "failed", tuple(groups[OutcomeStatus.FAILED]))
+        object.__setattr__(self, "not_sent", tuple(groups[OutcomeStatus.NOT_SENT]))
+
+    def __len__(self) -> int:
+        return len(self.outcomes)
+
+    def __iter__(self) -> Iterator[Outcome]:
+        return iter(self.outcomes)
+
+    def __getitem__(self, position: int) -> Outcome:
+        return self.outcomes[position]
+
+    @property
+    def ok(self) -> bool:
+        """True when every input succeeded."""
+        return not self.failed and not self.not_sent
+
+    @property
+    def counts(self) -> Mapping[str, int]:
+        """Number of inputs per status, e.g. ``{"succeeded": 98, "failed": 2, "not_sent": 0}``."""
+        return {
+            OutcomeStatus.SUCCEEDED.value: len(self.succeeded),
+            OutcomeStatus.FAILED.value: len(self.failed),
+            OutcomeStatus.NOT_SENT.value: len(self.not_sent),
+        }
+
+    @property
+    def results(self) -> list[Any]:
+        """The typed results of the inputs that succeeded, in input order."""
+        return [o.result for o in self.succeeded]
+
+    def raise_for_errors(self) -> BatchResult:
+        """Raise :class:`~hubspot_batch.BatchFailedError` unless every input succeeded; else return self.
+
+        When the job stopped early, the stopping error (authentication, missing
+        scopes, daily limit) is raised instead, with ``.result`` set.
+        """
+        if self.ok:
+            return self
+        if self.error is not None:
+            self.error.result = self
+            raise self.error
+        raise BatchFailedError(self)
+
+    def summary(self) -> str:
+        """One line: counts, requests, 429s and time."""
+        c = self.counts
+        s = self.stats
+        return (
+            f"{len(self)} inputs: {c['succeeded']} succeeded, {c['failed']} failed, {c['not_sent']} not sent; "
+            f"{s.requests} requests, {s.retries} retries, {s.rate_limited} rate-limited, {s.elapsed:.1f}s"
+            + (f"; stopped: {self.stopped_by}" if self.stopped_by else "")
+        )
+
+    @classmethod
+    def combine(cls, parts: Iterable[BatchResult], stats: Stats | None = None) -> BatchResult:
+        """One result from several parts (outcomes re-sorted by index)."""
+        parts = list(parts)
+        outcomes: Sequence[Outcome] = sorted((o for p in parts for o in p.outcomes), key=lambda o: o.index)
+        total = stats if stats is not None else sum((p.stats for p in parts), Stats())
+        stopped = next((p for p in parts if p.stopped_by), None)
+        return cls(
+            tuple(outcomes),
+            stats=total,
+            stopped_by=stopped.stopped_by if stopped else None,
+            error=stopped.error if stopped else None,
+        )

@@ -1,0 +1,279 @@
+"""An offline HubSpot for tests, benchmarks and demos: four batch endpoints, simulated.
+
+``hubspot_batch.sandbox`` answers like HubSpot where a batch client cares:
+batch envelopes, partial failures (207), whole-batch 400s, rate limits and
+their headers, authentication and scopes, and injected network faults. It
+needs only ``httpx`` and ``attrs`` and imports nothing else from
+``hubspot_batch``.
+
+Two ways in
+===========
+
+In-process, no sockets (fast, deterministic)::
+
+    import httpx
+    from hubspot_batch.sandbox import SandboxConfig, SandboxTransport
+
+    transport = SandboxTransport(SandboxConfig(rate_limit=10, missing_ids={"404"}))
+    with httpx.Client(transport=transport, base_url="https://api.hubapi.com",
+                      headers={"Authorization": "Bearer test"}) as client:
+        body = {"inputs": [{"id": "1", "properties": {"hs_communication_body": "hi"}}]}
+        r = client.post("/crm/v3/objects/communications/batch/update", json=body)
+    assert transport.state.communication("1").properties["hs_communication_body"] == "hi"
+
+``SandboxTransport`` is both an ``httpx.BaseTransport`` and an
+``httpx.AsyncBaseTransport`` (use it with ``httpx.AsyncClient`` too). It waits
+each response's ``delay`` with ``sleep`` / ``async_sleep``: pass no-op
+functions (``sleep=lambda s: None``) to skip real waiting. A dropped
+connection raises ``httpx.RemoteProtocolError("Server disconnected without
+sending a response.")``; a delay longer than the request's read timeout waits
+the read timeout, then raises ``httpx.ReadTimeout``.
+
+A real HTTP/1.1 keep-alive server on 127.0.0.1 (for CLIs and benchmarks)::
+
+    from hubspot_batch.sandbox import SandboxConfig, SandboxServer
+
+    with SandboxServer(config=SandboxConfig(latency=0.05)) as server:
+        httpx.post(server.url + "/crm/v3/objects/communications/batch/update", ...)
+        print(server.state.stats())
+
+``SandboxServer(config=None, app=None, host="127.0.0.1", port=0)`` runs a
+``ThreadingHTTPServer`` (Nagle disabled, one daemon thread per connection) in a
+background thread; ``start()`` / ``stop()`` or ``with``; ``url``, ``port``,
+``app``, ``state``. It binds IPv4 loopback only. ``python -m
+hubspot_batch.sandbox --port 8000 [--rate-limit N] [--latency S] [--seed N]
+[--error-5xx-rate R] [--drop-before-rate R] [--drop-after-rate R]
+[--truncated-rate R] [--non-json-rate R] [--stall-rate R] [--token T]
+[--missing-id ID] ...`` serves until Ctrl-C and prints the URL.
+
+The core is ``SandboxApp(config=None, state=None, clock=time.monotonic,
+wall_clock=time.time)``: ``app.handle(SandboxRequest) -> SandboxResponse |
+Dropped``. It never sleeps and never does I/O; ``SandboxResponse.delay``
+says how long the transport/server waits before answering. Inject ``clock``
+(monotonic seconds; drives the rate window) and ``wall_clock`` (epoch
+seconds; dates in bodies and the daily-limit day) to test without sleeping.
+Several transports/servers may share one app (and so one state and one
+rate limit).
+
+Paths (all ``POST``; others answer 405 with ``Allow: POST``; unknown paths 404)
+===============================================================================
+
+========================================================  ================
+path                                                      endpoint name
+========================================================  ================
+/webhooks/v3/{appId}/subscriptions/batch/update           webhooks
+/webhooks/2026-03/{appId}/subscriptions/batch/update      webhooks
+/crm/v3/objects/communications/batch/update               communications
+/crm/objects/2026-03/communications/batch/update          communications
+/communication-preferences/v4/statuses/batch/write        statuses
+/communication-preferences/2026-03/statuses/batch/write   statuses
+/integrators/timeline/v3/events/batch/create              timeline
+========================================================  ================
+
+Order of checks
+===============
+
+1. route: 404 (unknown path), 405 (not POST);
+2. auth: 401 / 403 (not counted by the rate limit);
+3. rate limit: 429 (counted, see ``count_rejected_requests``);
+4. faults before the effect: ``drop_before`` (connection closed, nothing
+   applied) or ``error_5xx`` (502/503/504, HTML page, nothing applied);
+5. body: invalid JSON, no/empty ``inputs``, an input that is not an object,
+   more than the batch size, a bad ``appId`` (not an int32): 400
+   ``VALIDATION_ERROR``;
+6. endpoint logic (whole-batch 400s, or the effect and a 2xx);
+7. faults after the effect, only on 2xx: ``drop_after`` (applied, connection
+   closed, no answer), ``stall`` (applied, answer held ``stall_seconds``),
+   ``truncated`` (applied, body cut in half; ``Content-Length`` matches the
+   cut body, so the client sees invalid JSON), ``non_json`` (applied, 2xx with
+   an HTML page, ``Content-Type: text/html``);
+8. latency: every answer and every drop waits ``latency`` (+ jitter).
+
+Every answer carries ``X-HubSpot-Correlation-Id`` and the rate-limit headers
+``X-HubSpot-RateLimit-Max``, ``-Remaining``, ``-Interval-Milliseconds`` (absent
+when the window limit is off) and ``X-HubSpot-RateLimit-Daily``,
+``-Daily-Remaining`` (absent when the daily limit is off, as for OAuth apps).
+Every JSON error carries ``correlationId``.
+
+Configuration: ``SandboxConfig`` (frozen attrs, keyword-only)
+==============================================================
+
+- ``rate_limit=190`` requests per ``interval_ms=10_000`` rolling window on
+  ``clock``; 0 or None disables it.
+- ``daily_limit=1_000_000`` requests per UTC day of ``wall_clock``; 0 or None
+  disables it (set it small to provoke a ``DAILY`` 429).
+- ``count_rejected_requests=True``: 429s also use up window/daily capacity.
+- ``send_retry_after=False``: add ``Retry-After`` (whole seconds, >= 1) to
+  429s: when the window falls below the limit, or the next UTC midnight.
+- ``latency=0.0`` seconds per request, plus ``latency_jitter=0.0`` times a
+  uniform [0, 1) draw.
+- fault rates in [0, 1]: ``error_5xx_rate``, ``drop_before_rate`` (these two
+  are exclusive; sum <= 1), ``drop_after_rate``, ``stall_rate``,
+  ``truncated_rate``, ``non_json_rate`` (these four are exclusive; sum <= 1);
+  ``stall_seconds=30.0``. ``seed=0``: every request that passes auth and the
+  rate limit draws exactly three numbers from ``random.Random(seed)``, so
+  the same sequence of requests meets the same faults (jitter and shuffling
+  use their own generators).
+- ``shuffle_results=False``: answer ``results``/``errors`` in random order
+  (HubSpot does not promise input order).
+- ``access_tokens=None``: None accepts any non-empty bearer token, else only
+  these; ``expired_tokens`` (and ``state.expire_token(t)``) answer 401
+  ``EXPIRED_AUTHENTICATION``.
+- ``developer_api_keys=None``: webhook endpoints also accept ``?hapikey=``
+  (None: any non-empty key); a valid key skips the scope check. Other
+  endpoints accept bearer tokens only.
+- ``missing_scopes={token: (scope, ...)}``: a token lacking a scope that an
+  endpoint requires (``REQUIRED_SCOPES``: webhooks ``developers-write``,
+  communications ``crm.objects.contacts.write``, statuses
+  ``communication_preferences.statuses.batch.write``, timeline ``timeline``)
+  gets 403 ``MISSING_SCOPES`` there.
+- ``known_properties`` (``DEFAULT_KNOWN_PROPERTIES``:
+  hs_communication_channel_type, hs_communication_logged_from,
+  hs_communication_body, hs_timestamp, hubspot_owner_id) and
+  ``known_property_prefixes=("custom_",)``: the communication properties that
+  exist.
+- ``missing_ids``: ids that do not exist (communication ids, webhook
+  subscription ids and preference subscription ids, as strings).
+- ``max_batch_size=100`` inputs per request, ``max_batch_sizes={endpoint:
+  n}`` per endpoint; more is a whole-batch 400.
+
+Which ids exist
+===============
+
+- communications: a numeric id > 0 (ASCII digits) not in ``missing_ids``; its
+  record is created at first touch (``createdAt`` fixed then, properties
+  ``hs_object_id`` and ``hs_createdate``; ``hs_lastmodifieddate`` follows
+  each update). Other ids never exist. ``idProperty`` other than
+  ``hs_object_id`` is refused with a 400 (a sandbox limitation).
+- webhook subscriptions: an id > 0 not in ``missing_ids`` exists for any
+  ``appId``; its ``eventType`` is stable: ``EVENT_TYPES[id % 6]``.
+- preference subscriptions: an id > 0 not in ``missing_ids``.
+- timeline events: exist once created; unique per ``(eventTemplateId, id)``.
+
+Bodies
+======
+
+Success envelope: ``{"status": "COMPLETE", "results": [...], "startedAt",
+"completedAt"}`` plus ``"numErrors"`` and ``"errors"`` when there are errors.
+Dates look like ``2026-11-23T10:00:00.123Z``. Per-input errors are
+``{"status": "error", "category", "message", "context"}`` and, like HubSpot's
+own examples, have no ``errors`` or ``links``.
+
+communications (200 / 207)
+    Each input needs ``id`` (string) and ``properties`` (object of strings).
+    Whole-batch 400 ``VALIDATION_ERROR``: duplicate ids (``"Duplicate IDs
+    found in batch input: [1, 2]. IDs must be unique"``, ``context.ids``);
+    unknown properties (``"Property values were not valid: [{...
+    "error":"PROPERTY_DOESNT_EXIST","name":"foo"}]"``) or read-only ones
+    (``READ_ONLY_VALUE``: hs_object_id, hs_createdate, hs_lastmodifieddate,
+    createdate). Otherwise existing ids are updated; results carry ``id``,
+    all stored ``properties``, ``createdAt``, ``updatedAt``, ``archived:
+    false``, and ``objectWriteTraceId`` when given. Missing ids give 207 with
+    one grouped error: category ``OBJECT_NOT_FOUND``, ``context.ids`` and,
+    when the inputs had them, ``context.objectWriteTraceId``.
+webhooks (200 / 207)
+    Inputs ``{"id": int32, "active": bool}``; duplicates: whole-batch 400 as
+    above. Results ``id`` (string), ``active``, ``createdAt``, ``updatedAt``
+    (changes when ``active`` changes), ``eventType``, ``propertyName`` (for
+    ``*.propertyChange``), and on ``2026-03`` also ``eventTypeName`` and
+    ``objectTypeId`` (``0-1`` contact, ``0-2`` company, ``0-3`` deal). Unknown
+    ids: 207, one error ``SUBSCRIPTION_ID_NOT_FOUND`` with
+    ``context.subscriptionIds``.
+statuses (always 200 unless the whole batch is malformed)
+    Inputs ``subscriberIdString``, ``subscriptionId`` (int64),
+    ``statusState`` (``NOT_SPECIFIED``/``SUBSCRIBED``/``UNSUBSCRIBED``),
+    ``channel`` (``EMAIL``), optional ``legalBasis`` (enum) and
+    ``legalBasisExplanation``; a bad enum or a missing field is a whole-batch
+    400. Per input, inside the 200's ``errors``: an invalid email ->
+    ``VALIDATION_ERROR`` ``"Invalid email address: x"``, ``context:
+    {"subscriberIdString": [x]}``; an unknown subscription ->
+    ``OBJECT_NOT_FOUND``, ``context: {"subscriptionIds": ["123"],
+    "subscriberIdString": [x]}``. Results: ``subscriberIdString``,
+    ``subscriptionId``, ``status``, ``channel``, ``source: "API"``,
+    ``timestamp``, ``legalBasis``/``legalBasisExplanation`` when given,
+    ``setStatusSuccessReason`` (``REQUESTED_CHANGE_OCCURRED``, or
+    ``NO_STATUS_CHANGE`` when the status was already that; a never-written
+    status counts as ``NOT_SPECIFIED``), ``subscriptionName: "Subscription
+    <id>"``, ``businessUnitId: 0``. Emails are matched case-insensitively.
+timeline (201 / 207)
+    Inputs ``eventTemplateId``, ``id`` (strings), ``tokens`` (object) and
+    optional ``objectId``/``email``/``utk``, ``domain``,
+    ``customObjectTypeId``, ``extraData``, ``timestamp``, ``timelineIFrame``.
+    The same ``(eventTemplateId, id)`` twice in one batch: whole-batch 400 as
+    above. Per input (207): no ``objectId``/``email``/``utk`` ->
+    ``VALIDATION_ERROR``; an event that already exists -> ``OBJECT_ALREADY_EXISTS``
+    ``"Event with id '<id>' already exists for template '<tpl>'"`` (not
+    stored again; counted in ``timeline_duplicates_rejected``); both with
+    ``context: {"id": [<id>]}``. Results echo the input plus ``objectType:
+    "CONTACT"``, ``createdAt`` and ``timestamp`` (now when not given).
+
+Top-level errors
+================
+
+- 401 ``{"status": "error", "message": "Authentication credentials not
+  found. ...", "correlationId", "category": "INVALID_AUTHENTICATION"}``
+  (``EXPIRED_AUTHENTICATION`` for expired tokens).
+- 403 ``{"status": "error", "message": "This app hasn't been granted all
+  required scopes ...", "correlationId", "context": {"requiredGranularScopes":
+  [...]}, "errors": [{"message": "One or more of the following scopes are
+  required.", "context": "{missingScopes=[a, b]}"}], "links": {...},
+  "category": "MISSING_SCOPES"}``.
+- 429 ``{"status": "error", "message": "You have reached your
+  ten_secondly_rolling limit.", "errorType": "RATE_LIMIT", "correlationId",
+  "policyName": "TEN_SECONDLY_ROLLING", "requestId"}`` (``daily`` /
+  ``DAILY`` for the daily limit).
+- 400 ``{"status": "error", "message", "correlationId", ["context"],
+  "category": "VALIDATION_ERROR"}``; 404 ``NOT_FOUND``; 405
+  ``METHOD_NOT_ALLOWED``; 502/503/504 faults are HTML pages.
+
+Inspecting
+==========
+
+``state.communication(id)``, ``state.subscription(app_id, id)``,
+``state.status(email, subscription_id)``, ``state.timeline_event(tpl, id)``,
+``state.timeline_events`` and ``state.stats()`` (a frozen ``SandboxStats``:
+requests, responses_by_status, dropped, faults, rate_limited, effects,
+batches_applied, timeline_create_attempts, timeline_duplicates_rejected).
+Records are created only when touched, so ``communication(id)`` is None for
+an existing but untouched id.
+"""
+
+from ._app import SandboxApp
+from ._config import (
+    DEFAULT_KNOWN_PROPERTIES,
+    DEFAULT_KNOWN_PROPERTY_PREFIXES,
+    ENDPOINTS,
+    REQUIRED_SCOPES,
+    SandboxConfig,
+)
+from ._messages import Dropped, SandboxRequest, SandboxResponse
+from ._server import SandboxServer
+from ._state import (
+    SandboxState,
+    SandboxStats,
+    StoredCommunication,
+    StoredStatus,
+    StoredSubscription,
+)
+from ._transport import SandboxTransport
+from ._webhooks import EVENT_TYPES
+
+__all__ = [
+    "DEFAULT_KNOWN_PROPERTIES",
+    "DEFAULT_KNOWN_PROPERTY_PREFIXES",
+    "ENDPOINTS",
+    "EVENT_TYPES",
+    "REQUIRED_SCOPES",
+    "Dropped",
+    "SandboxApp",
+    "SandboxConfig",
+    "SandboxRequest",
+    "SandboxResponse",
+    "SandboxServer",
+    "SandboxState",
+    "SandboxStats",
+    "SandboxTransport",
+    "StoredCommunication",
+    "StoredStatus",
+    "StoredSubscription",
+]

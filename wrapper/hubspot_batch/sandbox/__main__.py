@@ -1,0 +1,85 @@
+"""``python -m hubspot_batch.sandbox``: serve the simulated HubSpot until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from ._config import SandboxConfig
+from ._server import SandboxServer
+
+__all__ = ["build_parser", "main"]
+
+_RATES = ("error_5xx", "drop_before", "drop_after", "truncated", "non_json", "stall")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line options (one per common config knob)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m hubspot_batch.sandbox",
+        description="Serve a simulated HubSpot (four batch endpoints) on 127.0.0.1.",
+    )
+    parser.add_argument("--port", type=int, default=0, help="port (0: any free port)")
+    parser.add_argument("--rate-limit", type=int, default=190, help="requests per window (0: off)")
+    parser.add_argument("--interval-ms", type=int, default=10_000, help="window length")
+    parser.add_argument("--daily-limit", type=int, default=1_000_000, help="per day (0: off)")
+    parser.add_argument("--retry-after", action="store_true", help="send Retry-After on 429")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds per request")
+    parser.add_argument("--latency-jitter", type=float, default=0.0, help="extra random seconds")
+    parser.add_argument("--stall-seconds", type=float, default=30.0, help="how long a stall lasts")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the fault decisions")
+    parser.add_argument("--max-batch-size", type=int, default=100, help="inputs per request")
+    parser.add_argument("--shuffle-results", action="store_true", help="answer in random order")
+    parser.add_argument(
+        "--token", action="append", default=None, help="accepted bearer token (repeatable)"
+    )
+    parser.add_argument(
+        "--missing-id", action="append", default=[], help="id that does not exist (repeatable)"
+    )
+    for rate in _RATES:
+        flag = rate.replace("_", "-")
+        parser.add_argument(f"--{flag}-rate", type=float, default=0.0, help=f"{rate} fault rate")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse options, serve, print the URL; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        config = SandboxConfig(
+            rate_limit=args.rate_limit,
+            interval_ms=args.interval_ms,
+            daily_limit=args.daily_limit,
+            send_retry_after=args.retry_after,
+            latency=args.latency,
+            latency_jitter=args.latency_jitter,
+            stall_seconds=args.stall_seconds,
+            seed=args.seed,
+            max_batch_size=args.max_batch_size,
+            shuffle_results=args.shuffle_results,
+            access_tokens=None if args.token is None else frozenset(args.token),
+            missing_ids=frozenset(args.missing_id),
+            error_5xx_rate=args.error_5xx_rate,
+            drop_before_rate=args.drop_before_rate,
+            drop_after_rate=args.drop_after_rate,
+            truncated_rate=args.truncated_rate,
+            non_json_rate=args.non_json_rate,
+            stall_rate=args.stall_rate,
+        )
+    except (TypeError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    server = SandboxServer(config=config, port=args.port).start()
+    print(f"HubSpot sandbox listening on {server.url} (Ctrl-C to stop)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,251 @@
+"""SandboxApp: request in, response (or Dropped) out. It never sleeps and never does I/O."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import threading
+import time
+from typing import Any
+
+import attrs
+
+from ._auth import check_auth
+from ._batch import INT32, EndpointContext, EndpointHandler, EndpointResult
+from ._clock import Clock, iso_timestamp
+from ._communications import update_communications
+from ._config import SandboxConfig
+from ._errors import (
+    BatchRejected,
+    dump_json,
+    error_body,
+    html_error_page,
+    new_correlation_id,
+    validation_error,
+)
+from ._faults import DROP_AFTER, DROP_BEFORE, ERROR_5XX, NON_JSON, STALL, TRUNCATED, FaultInjector
+from ._messages import Dropped, SandboxRequest, SandboxResponse
+from ._ratelimit import RateLimiter
+from ._state import SandboxState
+from ._statuses import write_statuses
+from ._timeline import create_events
+from ._webhooks import update_subscriptions
+
+__all__ = ["SandboxApp"]
+
+_JSON = "application/json;charset=utf-8"
+_HTML = "text/html;charset=utf-8"
+_REASONS = {502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
+_NON_JSON_PAGE = (
+    b"<!DOCTYPE html><html><head><title>HubSpot</title></head>"
+    b"<body><h1>Something went wrong</h1><p>Please try again later.</p></body></html>"
+)
+
+_ROUTES: dict[str, tuple[str, EndpointHandler]] = {
+    "/crm/v3/objects/communications/batch/update": ("communications", update_communications),
+    "/crm/objects/2026-03/communications/batch/update": ("communications", update_communications),
+    "/communication-preferences/v4/statuses/batch/write": ("statuses", write_statuses),
+    "/communication-preferences/2026-03/statuses/batch/write": ("statuses", write_statuses),
+    "/integrators/timeline/v3/events/batch/create": ("timeline", create_events),
+}
+_WEBHOOKS = re.compile(r"^/webhooks/(v3|2026-03)/([^/]+)/subscriptions/batch/update$")
+_INT = re.compile(r"^-?[0-9]+$")
+
+
+@attrs.frozen
+class _Route:
+    endpoint: str
+    handler: EndpointHandler
+    version: str = ""
+    raw_app_id: str | None = None
+
+
+class SandboxApp:
+    """The simulated HubSpot: ``handle(request)`` -> ``SandboxResponse`` or ``Dropped``.
+
+    ``clock`` drives the rolling rate-limit window (monotonic seconds);
+    ``wall_clock`` gives the dates in bodies and the day of the daily limit.
+    Safe to call from many threads.
+    """
+
+    def __init__(
+        self,
+        config: SandboxConfig | None = None,
+        state: SandboxState | None = None,
+        clock: Clock = time.monotonic,
+        wall_clock: Clock = time.time,
+    ) -> None:
+        """Build the app; a fresh ``SandboxState`` unless one is given."""
+        self.config = config if config is not None else SandboxConfig()
+        self.state = state if state is not None else SandboxState()
+        self._wall_clock = wall_clock
+        self._limiter = RateLimiter(self.config, clock, wall_clock)
+        self._faults = FaultInjector(self.config)
+        self._jitter_rng = random.Random(self.config.seed ^ 0x5EED)
+        self._shuffle_rng = random.Random(self.config.seed ^ 0x5AFF1E)
+        self._rng_lock = threading.Lock()
+
+    # --------------------------------------------------------------- helpers
+
+    def _latency(self) -> float:
+        cfg = self.config
+        if not cfg.latency_jitter:
+            return cfg.latency
+        with self._rng_lock:
+            return cfg.latency + cfg.latency_jitter * self._jitter_rng.random()
+
+    def _json(self, status: int, body: dict[str, Any], headers: dict[str, str]) -> SandboxResponse:
+        cid = body.get("correlationId")
+        out = dict(headers)
+        out["Content-Type"] = _JSON
+        out["X-HubSpot-Correlation-Id"] = cid if isinstance(cid, str) else new_correlation_id()
+        return SandboxResponse(status, out, dump_json(body), delay=self._latency())
+
+    def _finish(self, result: SandboxResponse | Dropped) -> SandboxResponse | Dropped:
+        if isinstance(result, Dropped):
+            self.state.record_dropped()
+        else:
+            self.state.record_response(result.status)
+        return result
+
+    def _route(self, request: SandboxRequest) -> _Route | None:
+        found = _ROUTES.get(request.path)
+        if found is not None:
+            return _Route(found[0], found[1])
+        match = _WEBHOOKS.match(request.path)
+        if match is not None:
+            return _Route("webhooks", update_subscriptions, match[1], match[2])
+        return None
+
+    def _inputs(self, route: _Route, body: bytes) -> list[dict[str, Any]]:
+        try:
+            payload = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            line = getattr(exc, "lineno", 1)
+            col = getattr(exc, "colno", 1)
+            raise validation_error(
+                f"Invalid input JSON on line {line}, column {col}: {exc}"
+            ) from None
+        inputs = payload.get("inputs") if isinstance(payload, dict) else None
+        if not isinstance(inputs, list):
+            raise validation_error(
+                "Invalid input JSON: the body must be an object with an 'inputs' list"
+            )
+        if not inputs:
+            raise validation_error("Invalid input: 'inputs' must not be empty")
+        limit = self.config.batch_size_for(route.endpoint)
+        if len(inputs) > limit:
+            raise validation_error(
+                f"Batch input size {len(inputs)} exceeds the maximum of {limit} inputs",
+                context={"maxInputs": [str(limit)], "inputs": [str(len(inputs))]},
+            )
+        for index, item in enumerate(inputs):
+            if not isinstance(item, dict):
+                raise validation_error(f"Invalid input: inputs[{index}] must be an object")
+        return inputs
+
+    def _app_id(self, route: _Route) -> int | None:
+        raw = route.raw_app_id
+        if raw is None:
+            return None
+        if _INT.match(raw) and INT32[0] <= int(raw) <= INT32[1]:
+            return int(raw)
+        raise validation_error(f"Invalid path parameter appId: {raw!r} is not an int32")
+
+    def _run(self, route: _Route, request: SandboxRequest) -> tuple[int, dict[str, Any]]:
+        try:
+            app_id = self._app_id(route)
+            inputs = self._inputs(route, request.body)
+            started = iso_timestamp(self._wall_clock())
+            ctx = EndpointContext(self.config, self.state, started, app_id, route.version)
+            result: EndpointResult = route.handler(ctx, inputs)
+        except BatchRejected as rejected:
+            return rejected.status, rejected.body
+        results, errors = result.results, result.errors
+        if self.config.shuffle_results:
+            with self._rng_lock:
+                self._shuffle_rng.shuffle(results)
+                self._shuffle_rng.shuffle(errors)
+        body: dict[str, Any] = {
+            "status": "COMPLETE",
+            "results": results,
+            "startedAt": started,
+            "completedAt": iso_timestamp(self._wall_clock()),
+        }
+        if errors:
+            body["numErrors"] = len(errors)
+            body["errors"] = errors
+        return result.status, body
+
+    # ------------------------------------------------------------------ core
+
+    def handle(self, request: SandboxRequest) -> SandboxResponse | Dropped:
+        """Answer one request (see the package docstring for the order of checks)."""
+        self.state.record_request()
+        route = self._route(request)
+        if route is None:
+            body = error_body(f"Unable to route {request.method} {request.path}", "NOT_FOUND")
+            return self._finish(self._json(404, body, self._limiter.peek()))
+        if request.method.upper() != "POST":
+            body = error_body(f"HTTP {request.method} is not allowed here", "METHOD_NOT_ALLOWED")
+            headers = self._limiter.peek()
+            headers["Allow"] = "POST"
+            return self._finish(self._json(405, body, headers))
+
+        failure = check_auth(
+            self.config, self.state, route.endpoint, request.query, request.headers
+        )
+        if failure is not None:
+            return self._finish(self._json(failure.status, failure.body, self._limiter.peek()))
+
+        decision = self._limiter.admit()
+        headers = decision.headers
+        if decision.policy is not None:
+            self.state.record_rate_limited(decision.policy)
+            body = {
+                "status": "error",
+                "message": f"You have reached your {decision.policy.lower()} limit.",
+                "errorType": "RATE_LIMIT",
+                "correlationId": new_correlation_id(),
+                "policyName": decision.policy,
+                "requestId": new_correlation_id(),
+            }
+            return self._finish(self._json(429, body, headers))
+
+        plan = self._faults.draw()
+        if plan.before == DROP_BEFORE:
+            self.state.record_fault(DROP_BEFORE)
+            return self._finish(Dropped(DROP_BEFORE, self._latency()))
+        if plan.before == ERROR_5XX:
+            self.state.record_fault(ERROR_5XX)
+            status = plan.status_5xx
+            html_headers = dict(headers)
+            html_headers["Content-Type"] = _HTML
+            page = html_error_page(status, _REASONS[status])
+            return self._finish(
+                SandboxResponse(status, html_headers, page, self._latency(), ERROR_5XX)
+            )
+
+        status, body = self._run(route, request)
+        response = self._json(status, body, headers)
+        if not 200 <= status < 300 or plan.after is None:
+            return self._finish(response)
+        self.state.record_fault(plan.after)
+        if plan.after == DROP_AFTER:
+            return self._finish(Dropped(DROP_AFTER, response.delay))
+        if plan.after == STALL:
+            response = attrs.evolve(
+                response, delay=response.delay + self.config.stall_seconds, fault=STALL
+            )
+        elif plan.after == TRUNCATED:
+            response = attrs.evolve(
+                response, body=response.body[: len(response.body) // 2], fault=TRUNCATED
+            )
+        elif plan.after == NON_JSON:
+            html_headers = dict(response.headers)
+            html_headers["Content-Type"] = _HTML
+            response = attrs.evolve(
+                response, headers=html_headers, body=_NON_JSON_PAGE, fault=NON_JSON
+            )
+        return self._finish(response)

@@ -1,0 +1,105 @@
+"""The rolling ten-second window and the daily counter, with HubSpot's headers."""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import deque
+
+import attrs
+
+from ._clock import Clock
+from ._config import SandboxConfig
+
+__all__ = ["DAILY", "TEN_SECONDLY_ROLLING", "RateDecision", "RateLimiter"]
+
+TEN_SECONDLY_ROLLING = "TEN_SECONDLY_ROLLING"
+DAILY = "DAILY"
+_DAY = 86_400.0
+
+
+@attrs.frozen
+class RateDecision:
+    """The outcome for one request: ``policy`` is None when admitted, else the 429 policy."""
+
+    policy: str | None
+    headers: dict[str, str] = attrs.field(hash=False)
+    retry_after: int | None = None
+
+
+class RateLimiter:
+    """A rolling window of ``interval_ms`` on ``clock`` plus a per-UTC-day count on ``wall_clock``.
+
+    With ``count_rejected_requests`` (the default) a 429 also uses up window
+    and daily capacity, as HubSpot counts every request.
+    """
+
+    def __init__(self, config: SandboxConfig, clock: Clock, wall_clock: Clock) -> None:
+        """Start with an empty window and a fresh day."""
+        self._config = config
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._interval = config.interval_ms / 1000.0
+        self._window: deque[float] = deque()
+        self._day = -1
+        self._daily_used = 0
+        self._lock = threading.Lock()
+
+    def _expire(self, now: float) -> None:
+        horizon = now - self._interval
+        window = self._window
+        while window and window[0] <= horizon:
+            window.popleft()
+        day = int(self._wall_clock() // _DAY)
+        if day != self._day:
+            self._day = day
+            self._daily_used = 0
+
+    def _headers(self) -> dict[str, str]:
+        cfg = self._config
+        headers: dict[str, str] = {}
+        if cfg.rate_limit:
+            headers["X-HubSpot-RateLimit-Max"] = str(cfg.rate_limit)
+            headers["X-HubSpot-RateLimit-Remaining"] = str(
+                max(0, cfg.rate_limit - len(self._window))
+            )
+            headers["X-HubSpot-RateLimit-Interval-Milliseconds"] = str(cfg.interval_ms)
+        if cfg.daily_limit:
+            headers["X-HubSpot-RateLimit-Daily"] = str(cfg.daily_limit)
+            headers["X-HubSpot-RateLimit-Daily-Remaining"] = str(
+                max(0, cfg.daily_limit - self._daily_used)
+            )
+        return headers
+
+    def peek(self) -> dict[str, str]:
+        """The current headers, without counting a request (for 401/403/404/405)."""
+        with self._lock:
+            self._expire(self._clock())
+            return self._headers()
+
+    def admit(self) -> RateDecision:
+        """Count one request and say whether it is over a limit."""
+        cfg = self._config
+        with self._lock:
+            now = self._clock()
+            self._expire(now)
+            policy: str | None = None
+            retry_after: float | None = None
+            if cfg.daily_limit and self._daily_used >= cfg.daily_limit:
+                policy = DAILY
+                wall = self._wall_clock()
+                retry_after = (math.floor(wall / _DAY) + 1) * _DAY - wall
+            elif cfg.rate_limit and len(self._window) >= cfg.rate_limit:
+                policy = TEN_SECONDLY_ROLLING
+                # the window drops below the limit when this entry expires
+                oldest_needed = self._window[len(self._window) - cfg.rate_limit]
+                retry_after = oldest_needed + self._interval - now
+            if policy is None or cfg.count_rejected_requests:
+                if cfg.rate_limit:
+                    self._window.append(now)
+                self._daily_used += 1
+            headers = self._headers()
+        ra = None if retry_after is None else max(1, math.ceil(retry_after))
+        if policy is not None and cfg.send_retry_after and ra is not None:
+            headers["Retry-After"] = str(ra)
+        return RateDecision(policy, headers, ra)
