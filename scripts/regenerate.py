@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import vendor_spec  # noqa: E402
+import vendor_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "hubspot_batch_api"
@@ -123,7 +123,11 @@ def merge(documents: list[tuple[str, Json]]) -> Json:
     while True:
         renamed = []
         for spec_name, doc in documents:
-            renames = {key: _prefix(spec_name) + key[1] for key in clashes if key[1] in doc.get("components", {}).get(key[0], {})}
+            renames = {
+                key: _prefix(spec_name) + key[1]
+                for key in clashes
+                if key[1] in doc.get("components", {}).get(key[0], {})
+            }
             doc = _rewrite_refs(copy.deepcopy(doc), renames)
             for (kind, old), new in renames.items():
                 doc["components"][kind][new] = doc["components"][kind].pop(old)

@@ -1,4 +1,4 @@
-"""Vendor one operation of a HubSpot OpenAPI description into ``specs/``.
+r"""Vendor one operation of a HubSpot OpenAPI description into ``specs/``.
 
 HubSpot publishes one OpenAPI document per API. We keep only the batch
 operation each endpoint of ours uses, give it a readable ``operationId`` (the
@@ -262,7 +262,13 @@ def apply_override(doc: Json, override: Json) -> bool:
 
 def _replace_content_type(doc: Json, old: str, new: str) -> bool:
     changed = False
-    holders = [r for item in doc["paths"].values() for op in item.values() if isinstance(op, dict) for r in op.get("responses", {}).values()]
+    holders = [
+        r
+        for item in doc["paths"].values()
+        for op in item.values()
+        if isinstance(op, dict)
+        for r in op.get("responses", {}).values()
+    ]
     holders += list(doc.get("components", {}).get("responses", {}).values())
     for response in holders:
         content = response.get("content", {})
@@ -430,9 +436,12 @@ def main(argv: list[str] | None = None) -> int:
             if args.name in known:
                 entry = dict(known[args.name])
             else:
-                missing = [f for f in ("upstream", "method", "path", "operation_id", "tag", "output") if not getattr(args, f)]
+                missing = [
+                    f for f in ("upstream", "method", "path", "operation_id", "tag", "output") if not getattr(args, f)
+                ]
                 if missing and not args.fetch:
-                    parser.error(f"{args.name} is not in sources.yaml; give --{', --'.join(m.replace('_', '-') for m in missing)}")
+                    flags = ", ".join("--" + m.replace("_", "-") for m in missing)
+                    parser.error(f"{args.name} is not in sources.yaml; give {flags}")
                 entry = {"name": args.name}
             for field in ("upstream", "method", "path", "operation_id", "tag", "output"):
                 if getattr(args, field):
@@ -442,7 +451,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("give --all or --name")
         if args.fetch and args.save_upstream:
             Path(args.save_upstream).write_text(dump(load_document(args.fetch)), encoding="utf-8")
-        ok = all(_vendor_entry(e, overrides, upstream_source=args.fetch, check=args.check) for e in entries)
+        ok = all([_vendor_entry(e, overrides, upstream_source=args.fetch, check=args.check) for e in entries])
     except VendorError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -124,7 +124,10 @@ class Runtime:
         install_log_redaction()
 
     def __repr__(self) -> str:
-        return f"Runtime(base_url={self.base_url!r}, max_concurrency={self.max_concurrency}, credentials={self.credentials!r})"
+        return (
+            f"Runtime(base_url={self.base_url!r}, max_concurrency={self.max_concurrency}, "
+            f"credentials={self.credentials!r})"
+        )
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -263,7 +266,9 @@ class Job:
         """Counters of this call so far."""
         c = self._counters
         elapsed = asyncio.get_running_loop().time() - self._started if self._started else 0.0
-        return Stats(requests=c.requests, retries=c.retries, rate_limited=c.rate_limited, splits=c.splits, elapsed=elapsed)
+        return Stats(
+            requests=c.requests, retries=c.retries, rate_limited=c.rate_limited, splits=c.splits, elapsed=elapsed
+        )
 
     # ---- producing chunks
 
@@ -344,7 +349,9 @@ class Job:
             decided = {o.index for o in outcomes}
             error = OutcomeError(category="INTERNAL_ERROR", message=f"{type(exc).__name__}: {exc}")
             outcomes += [
-                Outcome(i.index, OutcomeStatus.FAILED, i.row, error=error) for i in chunk.items if i.index not in decided
+                Outcome(i.index, OutcomeStatus.FAILED, i.row, error=error)
+                for i in chunk.items
+                if i.index not in decided
             ]
         finally:
             done.set()
@@ -412,7 +419,9 @@ class Job:
             elif verdict is Verdict.DAILY_LIMIT:
                 error = decision.error or OutcomeError(category="DAILY_LIMIT", message="daily limit reached")
                 self._halt("the account's daily request limit is reached", DailyLimitError, error)
-                outcomes += self._not_sent(group.items, "DAILY_LIMIT", f"not sent: daily request limit reached ({error.message})")
+                outcomes += self._not_sent(
+                    group.items, "DAILY_LIMIT", f"not sent: daily request limit reached ({error.message})"
+                )
             elif verdict in (Verdict.AUTH, Verdict.SCOPES):
                 assert decision.error is not None
                 self._halt_auth(verdict, decision.error)
@@ -428,7 +437,9 @@ class Job:
                     groups.appendleft(_Group(group.items[half:], 0, group.rate_limited, group.maybe_landed))
                     groups.appendleft(_Group(group.items[:half], 0, group.rate_limited, group.maybe_landed))
                 else:
-                    outcomes += self._failed(group.items, decision.error, "rejected with its whole batch (not isolated)")
+                    outcomes += self._failed(
+                        group.items, decision.error, "rejected with its whole batch (not isolated)"
+                    )
             else:
                 assert decision.error is not None
                 outcomes += self._failed(group.items, decision.error, "")
@@ -440,10 +451,20 @@ class Job:
         item = group.items[0]
         if (
             self.endpoint.creates
-            and self.endpoint.is_already_exists({**body, "category": decision.error.category, "message": decision.error.message})
+            and self.endpoint.is_already_exists(
+                {**body, "category": decision.error.category, "message": decision.error.message}
+            )
             and (group.maybe_landed or self.existing_is_success)
         ):
-            return [Outcome(item.index, OutcomeStatus.SUCCEEDED, item.row, note=ALREADY_CREATED_NOTE, parse=self.endpoint.parse_result)]
+            return [
+                Outcome(
+                    item.index,
+                    OutcomeStatus.SUCCEEDED,
+                    item.row,
+                    note=ALREADY_CREATED_NOTE,
+                    parse=self.endpoint.parse_result,
+                )
+            ]
         return self._failed(group.items, decision.error, "")
 
     async def _retry_or_fail(self, group: _Group, decision: Decision, groups: deque[_Group]) -> list[Outcome]:
@@ -451,14 +472,32 @@ class Job:
         group.attempts += 1
         if group.attempts >= policy.max_attempts:
             assert decision.error is not None
-            note = "gave up after %d attempts" % group.attempts
+            note = f"gave up after {group.attempts} attempts"
             if group.maybe_landed:
                 note += "; HubSpot may have applied it"
-            return self._failed(group.items, attrs.evolve(decision.error, category="RETRIES_EXHAUSTED" if decision.error.category in ("TRANSPORT_ERROR", "INVALID_RESPONSE") else decision.error.category), note)
-        delay = decision.delay if decision.delay is not None else backoff_delay(group.attempts, policy, self.runtime.rng)
+            return self._failed(
+                group.items,
+                attrs.evolve(
+                    decision.error,
+                    category="RETRIES_EXHAUSTED"
+                    if decision.error.category in ("TRANSPORT_ERROR", "INVALID_RESPONSE")
+                    else decision.error.category,
+                ),
+                note,
+            )
+        delay = (
+            decision.delay if decision.delay is not None else backoff_delay(group.attempts, policy, self.runtime.rng)
+        )
         self._counters.retries += 1
         reason = decision.error.message if decision.error else "retry"
-        logger.info("retrying %d %s input(s) in %.2fs (attempt %d): %s", len(group.items), self.endpoint.name, delay, group.attempts + 1, reason)
+        logger.info(
+            "retrying %d %s input(s) in %.2fs (attempt %d): %s",
+            len(group.items),
+            self.endpoint.name,
+            delay,
+            group.attempts + 1,
+            reason,
+        )
         await asyncio.sleep(delay)
         groups.appendleft(group)
         return []
@@ -482,18 +521,43 @@ class Job:
             response_headers: Mapping[str, str] = {}
             content = b""
             exc: Exception | None = None
+            written: list[float] = []
+
+            async def trace(event: str, info: Mapping[str, Any]) -> None:
+                # httpcore reports when the request really starts going out
+                # (after any connect / TLS handshake): book the send then.
+                if not written and event.endswith("send_request_headers.started"):
+                    written.append(loop.time())
+
             try:
-                response = await runtime.http.post(self.path, content=body, headers=headers, params=params)
+                response = await runtime.http.post(
+                    self.path, content=body, headers=headers, params=params, extensions={"trace": trace}
+                )
                 status, response_headers, content = response.status_code, response.headers, response.content
             except httpx.RequestError as error:
                 exc = error
-        if status is not None and runtime.limiter is not None:
-            runtime.limiter.observe(RateLimitHeaders.parse(response_headers), sent_at, loop.time())
+        if runtime.limiter is not None:
+            if written:
+                runtime.limiter.confirm(sent_at, written[0])
+                sent_at = max(sent_at, written[0])
+            if status is not None:
+                runtime.limiter.observe(RateLimitHeaders.parse(response_headers), sent_at, loop.time())
         decision = classify(
-            status=status, headers=response_headers, content=content, exc=exc, policy=runtime.retry, now_wall=time.time()
+            status=status,
+            headers=response_headers,
+            content=content,
+            exc=exc,
+            policy=runtime.retry,
+            now_wall=time.time(),
         )
         if decision.error is not None and decision.verdict is not Verdict.SUCCESS:
-            logger.debug("POST %s -> %s (%d inputs): %s", self.path, status or type(exc).__name__, len(group.items), decision.error.message)
+            logger.debug(
+                "POST %s -> %s (%d inputs): %s",
+                self.path,
+                status or type(exc).__name__,
+                len(group.items),
+                decision.error.message,
+            )
         return decision
 
     # ---- stopping and outcomes
@@ -527,7 +591,9 @@ class Job:
             scopes = missing_scopes(error.context, error.message)
             named = f"; missing scopes: {', '.join(scopes)}" if scopes else ""
             reason = f"the token lacks a scope this endpoint needs ({self.endpoint.scope}){named}"
-            exc = MissingScopesError(f"403: {reason}: {error.message}", missing_scopes=scopes, required_scope=self.endpoint.scope, **common)
+            exc = MissingScopesError(
+                f"403: {reason}: {error.message}", missing_scopes=scopes, required_scope=self.endpoint.scope, **common
+            )
         self._stop = _Stop(reason, exc)
         logger.error("stopping %s job: %s", self.endpoint.name, reason)
 
@@ -606,9 +672,7 @@ def _checked(endpoint: Endpoint, index: int, row: Any, job_id: str, on_invalid: 
     return invalid_outcome(index, row, prepared)
 
 
-def prepare_all(
-    endpoint: Endpoint, rows: Iterable[Any], job_id: str, on_invalid: OnInvalid
-) -> list[Item | Outcome]:
+def prepare_all(endpoint: Endpoint, rows: Iterable[Any], job_id: str, on_invalid: OnInvalid) -> list[Item | Outcome]:
     """Prepare every row up front; with ``on_invalid="raise"`` raise every problem found before anything is sent."""
     prepared: list[Item | Outcome] = []
     issues: list[InputIssue] = []

@@ -148,7 +148,9 @@ class AuthenticationError(HubSpotError):
 class MissingScopesError(HubSpotError):
     """403: the token lacks scopes. ``missing_scopes`` names them when HubSpot did."""
 
-    def __init__(self, message: str, *, missing_scopes: Sequence[str] = (), required_scope: str = "", **kw: Any) -> None:
+    def __init__(
+        self, message: str, *, missing_scopes: Sequence[str] = (), required_scope: str = "", **kw: Any
+    ) -> None:
         super().__init__(message, **kw)
         self.missing_scopes = tuple(missing_scopes)
         self.required_scope = required_scope

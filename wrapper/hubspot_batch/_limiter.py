@@ -83,6 +83,9 @@ class LimiterBackend(Protocol):
     def on_rate_limited(self, now: float, retry_after: float | None) -> None:
         """A 429 for the rolling window was met at ``now``."""
 
+    def confirm(self, booked: float, actual: float) -> None:
+        """A send booked for ``booked`` really started at ``actual`` (later, e.g. after connecting)."""
+
 
 @attrs.define
 class RollingWindow:
@@ -135,9 +138,11 @@ class RollingWindow:
     def observe(self, headers: RateLimitHeaders, sent_at: float, now: float) -> None:
         """Adopt HubSpot's limit and interval; account for requests others made.
 
-        ``sent_at`` is the time the request was booked for: HubSpot's
-        ``Remaining`` describes the window at about that time, so it is
-        compared with our own sends in the window ending then.
+        ``sent_at`` is the time the request was booked for. HubSpot may have
+        counted any of our sends from the window that ended at ``sent_at`` up
+        to ``now`` (requests in flight arrive in any order), so only a
+        ``Remaining`` below what all of those leave means someone else spends
+        the same budget; that difference is booked at ``sent_at``.
         """
         if not self.learn:
             return
@@ -147,7 +152,9 @@ class RollingWindow:
             self.limit = min(headers.max, self.cap) if self.cap else headers.max
         if headers.remaining is not None and headers.max:
             self._expire(now)
-            expected_remaining = headers.max - self._count_window(sent_at)
+            sends = self._sends
+            ours = bisect.bisect_right(sends, now) - bisect.bisect_right(sends, sent_at - self.interval)
+            expected_remaining = headers.max - ours
             missing = expected_remaining - max(headers.remaining, 0)
             if missing > 0:
                 self._fill(sent_at, missing)
@@ -160,6 +167,16 @@ class RollingWindow:
             self._fill(now, missing)
         if retry_after is not None:
             self._paused_until = max(self._paused_until, now + retry_after)
+
+    def confirm(self, booked: float, actual: float) -> None:
+        """Move a booked send to when its first byte was really written (connecting takes time)."""
+        if actual <= booked:
+            return
+        sends = self._sends
+        position = bisect.bisect_left(sends, booked)
+        if position < len(sends) and sends[position] == booked:
+            del sends[position]
+            bisect.insort(sends, actual)
 
     def _count_window(self, at: float) -> int:
         sends = self._sends

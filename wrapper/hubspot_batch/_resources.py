@@ -41,9 +41,7 @@ class _Sync:
         self._run = run
         self._iterate = iterate
 
-    def _call(
-        self, name: EndpointName, rows: Iterable[Any], on_invalid: OnInvalid | None, **job: Any
-    ) -> BatchResult:
+    def _call(self, name: EndpointName, rows: Iterable[Any], on_invalid: OnInvalid | None, **job: Any) -> BatchResult:
         result: BatchResult = self._run(self._core.collect(self._core.job(name, **job), rows, on_invalid))
         return result
 
@@ -127,7 +125,12 @@ class WebhookSubscriptions(_Sync):
         """Turn subscriptions on or off (rows: ``id`` int, ``active`` bool) for app ``app_id``."""
         params = {"appId": _app_id(app_id)}
         return self._call(
-            "webhook_subscriptions", rows, on_invalid, api_version=api_version, batch_size=batch_size, path_params=params
+            "webhook_subscriptions",
+            rows,
+            on_invalid,
+            api_version=api_version,
+            batch_size=batch_size,
+            path_params=params,
         )
 
     def update_subscriptions_iter(
@@ -142,7 +145,12 @@ class WebhookSubscriptions(_Sync):
         """Like :meth:`update_subscriptions`, streaming."""
         params = {"appId": _app_id(app_id)}
         return self._call_iter(
-            "webhook_subscriptions", rows, on_invalid, api_version=api_version, batch_size=batch_size, path_params=params
+            "webhook_subscriptions",
+            rows,
+            on_invalid,
+            api_version=api_version,
+            batch_size=batch_size,
+            path_params=params,
         )
 
 
@@ -161,7 +169,12 @@ class AsyncWebhookSubscriptions(_Async):
         """Turn subscriptions on or off; see :meth:`WebhookSubscriptions.update_subscriptions`."""
         params = {"appId": _app_id(app_id)}
         return await self._call(
-            "webhook_subscriptions", rows, on_invalid, api_version=api_version, batch_size=batch_size, path_params=params
+            "webhook_subscriptions",
+            rows,
+            on_invalid,
+            api_version=api_version,
+            batch_size=batch_size,
+            path_params=params,
         )
 
     def update_subscriptions_iter(
@@ -176,7 +189,12 @@ class AsyncWebhookSubscriptions(_Async):
         """Stream results part by part."""
         params = {"appId": _app_id(app_id)}
         return self._call_iter(
-            "webhook_subscriptions", rows, on_invalid, api_version=api_version, batch_size=batch_size, path_params=params
+            "webhook_subscriptions",
+            rows,
+            on_invalid,
+            api_version=api_version,
+            batch_size=batch_size,
+            path_params=params,
         )
 
 

@@ -147,7 +147,9 @@ def classify(
     """Decide what one exchange means. ``exc`` is the transport exception, if any."""
     if exc is not None:
         landed = not isinstance(exc, _NOT_SENT_ERRORS)
-        error = OutcomeError(category="TRANSPORT_ERROR", message=f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+        error = OutcomeError(
+            category="TRANSPORT_ERROR", message=f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        )
         return Decision(Verdict.RETRY, error=error, maybe_landed=landed)
     assert status is not None
     if 200 <= status < 300:
@@ -173,7 +175,9 @@ def classify(
     if status == 403:
         return Decision(Verdict.SCOPES, status_code=status, error=error)
     if status == 423:
-        return Decision(Verdict.RETRY, status_code=status, error=error, delay=max(retry_after or 0.0, policy.locked_wait))
+        return Decision(
+            Verdict.RETRY, status_code=status, error=error, delay=max(retry_after or 0.0, policy.locked_wait)
+        )
     if status == 477 or status >= 500:
         return Decision(Verdict.RETRY, status_code=status, error=error, delay=retry_after, maybe_landed=status != 477)
     if status in (400, 409, 413, 422):

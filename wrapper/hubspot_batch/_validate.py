@@ -67,17 +67,7 @@ def compile_schema(schema: Mapping[str, Any], document: Mapping[str, Any], *, st
     schema = _resolve(schema, document)
     for key in ("oneOf", "anyOf"):
         if key in schema:
-            options = [compile_schema(s, document, strict_fields=strict_fields) for s in schema[key]]
-
-            def check_union(value: Any, path: str, problems: list[tuple[str, str]]) -> None:
-                for option in options:
-                    found: list[tuple[str, str]] = []
-                    option(value, path, found)
-                    if not found:
-                        return
-                problems.append((path, f"does not match any allowed shape (got {_type_name(value)})"))
-
-            return check_union
+            return _union_checker([compile_schema(s, document, strict_fields=strict_fields) for s in schema[key]])
     kind = schema.get("type")
     if kind is None and "properties" in schema:
         kind = "object"
@@ -97,6 +87,18 @@ def compile_schema(schema: Mapping[str, Any], document: Mapping[str, Any], *, st
     if kind == "object":
         return _object_checker(schema, document, strict_fields)
     return lambda value, path, problems: None
+
+
+def _union_checker(options: list[Checker]) -> Checker:
+    def check(value: Any, path: str, problems: list[tuple[str, str]]) -> None:
+        for option in options:
+            found: list[tuple[str, str]] = []
+            option(value, path, found)
+            if not found:
+                return
+        problems.append((path, f"does not match any allowed shape (got {_type_name(value)})"))
+
+    return check
 
 
 def _string_checker(fmt: str | None, enum: tuple[Any, ...] | None) -> Checker:

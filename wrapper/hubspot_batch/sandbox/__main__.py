@@ -31,12 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="seed of the fault decisions")
     parser.add_argument("--max-batch-size", type=int, default=100, help="inputs per request")
     parser.add_argument("--shuffle-results", action="store_true", help="answer in random order")
-    parser.add_argument(
-        "--token", action="append", default=None, help="accepted bearer token (repeatable)"
-    )
-    parser.add_argument(
-        "--missing-id", action="append", default=[], help="id that does not exist (repeatable)"
-    )
+    parser.add_argument("--token", action="append", default=None, help="accepted bearer token (repeatable)")
+    parser.add_argument("--missing-id", action="append", default=[], help="id that does not exist (repeatable)")
     for rate in _RATES:
         flag = rate.replace("_", "-")
         parser.add_argument(f"--{flag}-rate", type=float, default=0.0, help=f"{rate} fault rate")

@@ -124,14 +124,10 @@ class SandboxApp:
         except (ValueError, UnicodeDecodeError) as exc:
             line = getattr(exc, "lineno", 1)
             col = getattr(exc, "colno", 1)
-            raise validation_error(
-                f"Invalid input JSON on line {line}, column {col}: {exc}"
-            ) from None
+            raise validation_error(f"Invalid input JSON on line {line}, column {col}: {exc}") from None
         inputs = payload.get("inputs") if isinstance(payload, dict) else None
         if not isinstance(inputs, list):
-            raise validation_error(
-                "Invalid input JSON: the body must be an object with an 'inputs' list"
-            )
+            raise validation_error("Invalid input JSON: the body must be an object with an 'inputs' list")
         if not inputs:
             raise validation_error("Invalid input: 'inputs' must not be empty")
         limit = self.config.batch_size_for(route.endpoint)
@@ -193,9 +189,7 @@ class SandboxApp:
             headers["Allow"] = "POST"
             return self._finish(self._json(405, body, headers))
 
-        failure = check_auth(
-            self.config, self.state, route.endpoint, request.query, request.headers
-        )
+        failure = check_auth(self.config, self.state, route.endpoint, request.query, request.headers)
         if failure is not None:
             return self._finish(self._json(failure.status, failure.body, self._limiter.peek()))
 
@@ -223,9 +217,7 @@ class SandboxApp:
             html_headers = dict(headers)
             html_headers["Content-Type"] = _HTML
             page = html_error_page(status, _REASONS[status])
-            return self._finish(
-                SandboxResponse(status, html_headers, page, self._latency(), ERROR_5XX)
-            )
+            return self._finish(SandboxResponse(status, html_headers, page, self._latency(), ERROR_5XX))
 
         status, body = self._run(route, request)
         response = self._json(status, body, headers)
@@ -235,17 +227,11 @@ class SandboxApp:
         if plan.after == DROP_AFTER:
             return self._finish(Dropped(DROP_AFTER, response.delay))
         if plan.after == STALL:
-            response = attrs.evolve(
-                response, delay=response.delay + self.config.stall_seconds, fault=STALL
-            )
+            response = attrs.evolve(response, delay=response.delay + self.config.stall_seconds, fault=STALL)
         elif plan.after == TRUNCATED:
-            response = attrs.evolve(
-                response, body=response.body[: len(response.body) // 2], fault=TRUNCATED
-            )
+            response = attrs.evolve(response, body=response.body[: len(response.body) // 2], fault=TRUNCATED)
         elif plan.after == NON_JSON:
             html_headers = dict(response.headers)
             html_headers["Content-Type"] = _HTML
-            response = attrs.evolve(
-                response, headers=html_headers, body=_NON_JSON_PAGE, fault=NON_JSON
-            )
+            response = attrs.evolve(response, headers=html_headers, body=_NON_JSON_PAGE, fault=NON_JSON)
         return self._finish(response)

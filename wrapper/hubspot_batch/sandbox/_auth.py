@@ -17,10 +17,7 @@ _NOT_FOUND = (
     "Authentication credentials not found. This API supports OAuth 2.0 authentication and "
     "you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview"
 )
-_BAD_KEY = (
-    "The API key provided is invalid. View or manage your API key here: "
-    "https://app.hubspot.com/l/api-key/"
-)
+_BAD_KEY = "The API key provided is invalid. View or manage your API key here: https://app.hubspot.com/l/api-key/"
 _EXPIRED = "The OAuth token used to make this call expired 0 second(s) ago."
 _SCOPES = (
     "This app hasn't been granted all required scopes to make this call. "

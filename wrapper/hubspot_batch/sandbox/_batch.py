@@ -53,9 +53,7 @@ def req_str(item: Mapping[str, Any], key: str, index: int) -> str:
     """A required string field, else a whole-batch 400."""
     value = item.get(key)
     if not isinstance(value, str):
-        raise validation_error(
-            f"Invalid input: inputs[{index}].{key} is required and must be a string"
-        )
+        raise validation_error(f"Invalid input: inputs[{index}].{key} is required and must be a string")
     return value
 
 
@@ -71,9 +69,7 @@ def req_int(item: Mapping[str, Any], key: str, index: int, bounds: tuple[int, in
     """A required integer field within ``bounds``, else a whole-batch 400."""
     value = item.get(key)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise validation_error(
-            f"Invalid input: inputs[{index}].{key} is required and must be an integer"
-        )
+        raise validation_error(f"Invalid input: inputs[{index}].{key} is required and must be an integer")
     if not bounds[0] <= value <= bounds[1]:
         raise validation_error(f"Invalid input: inputs[{index}].{key} is out of range: {value}")
     return value

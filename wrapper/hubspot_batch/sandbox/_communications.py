@@ -15,10 +15,7 @@ _READ_ONLY = frozenset({"hs_object_id", "hs_createdate", "hs_lastmodifieddate", 
 def object_exists(ctx: EndpointContext, object_id: str) -> bool:
     """Numeric ids > 0 exist unless listed in ``missing_ids``; other ids never exist."""
     return (
-        object_id.isascii()
-        and object_id.isdigit()
-        and int(object_id) > 0
-        and object_id not in ctx.config.missing_ids
+        object_id.isascii() and object_id.isdigit() and int(object_id) > 0 and object_id not in ctx.config.missing_ids
     )
 
 
@@ -47,21 +44,16 @@ def update_communications(ctx: EndpointContext, inputs: list[dict[str, Any]]) ->
         object_id = req_str(item, "id", index)
         props = item.get("properties")
         if not isinstance(props, dict):
-            raise validation_error(
-                f"Invalid input: inputs[{index}].properties is required and must be an object"
-            )
+            raise validation_error(f"Invalid input: inputs[{index}].properties is required and must be an object")
         for name, value in props.items():
             if not isinstance(value, str):
-                raise validation_error(
-                    f"Invalid input: inputs[{index}].properties.{name} must be a string"
-                )
+                raise validation_error(f"Invalid input: inputs[{index}].properties.{name} must be a string")
             if name not in invalid and not config.property_exists(name):
                 invalid[name] = _invalid_property(name)
         id_property = opt_str(item, "idProperty", index)
         if id_property not in (None, "hs_object_id"):
             raise validation_error(
-                f"Sandbox limitation: idProperty {id_property!r} is not supported "
-                "(only hs_object_id)"
+                f"Sandbox limitation: idProperty {id_property!r} is not supported (only hs_object_id)"
             )
         parsed.append((object_id, props, opt_str(item, "objectWriteTraceId", index)))
     check_duplicates([p[0] for p in parsed])

@@ -108,15 +108,9 @@ class SandboxConfig:
     access_tokens: frozenset[str] | None = attrs.field(default=None, converter=_opt_str_set)
     expired_tokens: frozenset[str] = attrs.field(default=frozenset(), converter=_str_set)
     developer_api_keys: frozenset[str] | None = attrs.field(default=None, converter=_opt_str_set)
-    missing_scopes: Mapping[str, tuple[str, ...]] = attrs.field(
-        factory=dict, converter=_scopes, hash=False
-    )
-    known_properties: frozenset[str] = attrs.field(
-        default=DEFAULT_KNOWN_PROPERTIES, converter=_str_set
-    )
-    known_property_prefixes: tuple[str, ...] = attrs.field(
-        default=DEFAULT_KNOWN_PROPERTY_PREFIXES, converter=tuple
-    )
+    missing_scopes: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict, converter=_scopes, hash=False)
+    known_properties: frozenset[str] = attrs.field(default=DEFAULT_KNOWN_PROPERTIES, converter=_str_set)
+    known_property_prefixes: tuple[str, ...] = attrs.field(default=DEFAULT_KNOWN_PROPERTY_PREFIXES, converter=tuple)
     missing_ids: frozenset[str] = attrs.field(default=frozenset(), converter=_str_set)
     max_batch_size: int = attrs.field(default=100, validator=_positive)
     max_batch_sizes: Mapping[str, int] = attrs.field(factory=dict, converter=_sizes, hash=False)
@@ -127,9 +121,7 @@ class SandboxConfig:
             raise ValueError("drop_before_rate + error_5xx_rate must be <= 1")
         post = self.drop_after_rate + self.truncated_rate + self.non_json_rate + self.stall_rate
         if post > 1.0:
-            raise ValueError(
-                "drop_after_rate + truncated_rate + non_json_rate + stall_rate must be <= 1"
-            )
+            raise ValueError("drop_after_rate + truncated_rate + non_json_rate + stall_rate must be <= 1")
 
     @property
     def rate_limited(self) -> bool:

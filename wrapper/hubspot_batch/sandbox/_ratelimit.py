@@ -60,15 +60,11 @@ class RateLimiter:
         headers: dict[str, str] = {}
         if cfg.rate_limit:
             headers["X-HubSpot-RateLimit-Max"] = str(cfg.rate_limit)
-            headers["X-HubSpot-RateLimit-Remaining"] = str(
-                max(0, cfg.rate_limit - len(self._window))
-            )
+            headers["X-HubSpot-RateLimit-Remaining"] = str(max(0, cfg.rate_limit - len(self._window)))
             headers["X-HubSpot-RateLimit-Interval-Milliseconds"] = str(cfg.interval_ms)
         if cfg.daily_limit:
             headers["X-HubSpot-RateLimit-Daily"] = str(cfg.daily_limit)
-            headers["X-HubSpot-RateLimit-Daily-Remaining"] = str(
-                max(0, cfg.daily_limit - self._daily_used)
-            )
+            headers["X-HubSpot-RateLimit-Daily-Remaining"] = str(max(0, cfg.daily_limit - self._daily_used))
         return headers
 
     def peek(self) -> dict[str, str]:

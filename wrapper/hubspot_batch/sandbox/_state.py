@@ -145,9 +145,7 @@ class SandboxState:
             rec = self._communications.get(str(object_id))
             if rec is None:
                 return None
-            return StoredCommunication(
-                str(object_id), rec.properties, rec.created_at, rec.updated_at
-            )
+            return StoredCommunication(str(object_id), rec.properties, rec.created_at, rec.updated_at)
 
     def subscription(self, app_id: int, subscription_id: int) -> StoredSubscription | None:
         """The stored webhook subscription, or None if it was never touched."""
@@ -155,9 +153,7 @@ class SandboxState:
             rec = self._subscriptions.get((app_id, subscription_id))
             if rec is None:
                 return None
-            return StoredSubscription(
-                app_id, subscription_id, rec.active, rec.created_at, rec.updated_at
-            )
+            return StoredSubscription(app_id, subscription_id, rec.active, rec.created_at, rec.updated_at)
 
     def status(self, subscriber_id: str, subscription_id: int) -> StoredStatus | None:
         """The stored status for a subscriber (case-insensitive) and subscription."""
@@ -174,9 +170,7 @@ class SandboxState:
     def timeline_events(self) -> Mapping[tuple[str, str], Mapping[str, Any]]:
         """All stored timeline events keyed by ``(eventTemplateId, id)``."""
         with self._lock:
-            return types.MappingProxyType(
-                {k: types.MappingProxyType(dict(v)) for k, v in self._timeline.items()}
-            )
+            return types.MappingProxyType({k: types.MappingProxyType(dict(v)) for k, v in self._timeline.items()})
 
     def stats(self) -> SandboxStats:
         """A frozen snapshot of every counter."""
@@ -248,9 +242,7 @@ class SandboxState:
             for object_id, props in updates:
                 rec = self._communications.get(object_id)
                 if rec is None:
-                    rec = _Communication(
-                        {"hs_object_id": object_id, "hs_createdate": now}, now, now
-                    )
+                    rec = _Communication({"hs_object_id": object_id, "hs_createdate": now}, now, now)
                     self._communications[object_id] = rec
                 rec.properties.update(props)
                 rec.properties["hs_lastmodifieddate"] = now
@@ -273,15 +265,11 @@ class SandboxState:
                 if rec.active != active:
                     rec.active = active
                     rec.updated_at = now
-                out.append(
-                    StoredSubscription(app_id, sub_id, rec.active, rec.created_at, rec.updated_at)
-                )
+                out.append(StoredSubscription(app_id, sub_id, rec.active, rec.created_at, rec.updated_at))
             self._applied("webhooks", len(out))
         return out
 
-    def write_statuses(
-        self, writes: Iterable[StatusWrite], now: str
-    ) -> list[tuple[StoredStatus, bool]]:
+    def write_statuses(self, writes: Iterable[StatusWrite], now: str) -> list[tuple[StoredStatus, bool]]:
         """Store statuses in order; each result says whether the status changed."""
         out: list[tuple[StoredStatus, bool]] = []
         with self._lock:
@@ -304,9 +292,7 @@ class SandboxState:
             self._applied("statuses", len(out))
         return out
 
-    def create_timeline_events(
-        self, events: Sequence[tuple[tuple[str, str], dict[str, Any]]]
-    ) -> list[bool]:
+    def create_timeline_events(self, events: Sequence[tuple[tuple[str, str], dict[str, Any]]]) -> list[bool]:
         """Store new events; for each, True if created, False if it already existed."""
         created: list[bool] = []
         with self._lock:

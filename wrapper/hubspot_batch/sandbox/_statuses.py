@@ -30,9 +30,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 def _enum(item: dict[str, Any], key: str, index: int, allowed: frozenset[str]) -> str:
     value = item.get(key)
     if value not in allowed:
-        raise validation_error(
-            f"Invalid input: inputs[{index}].{key} must be one of {sorted(allowed)}, got {value!r}"
-        )
+        raise validation_error(f"Invalid input: inputs[{index}].{key} must be one of {sorted(allowed)}, got {value!r}")
     assert isinstance(value, str)
     return value
 
@@ -72,9 +70,7 @@ def write_statuses(ctx: EndpointContext, inputs: list[dict[str, Any]]) -> Endpoi
                 }
             )
         else:
-            writes.append(
-                StatusWrite(subscriber, subscription_id, state, channel, legal_basis, explanation)
-            )
+            writes.append(StatusWrite(subscriber, subscription_id, state, channel, legal_basis, explanation))
     results: list[dict[str, Any]] = []
     for rec, changed in ctx.state.write_statuses(writes, ctx.now):
         result: dict[str, Any] = {
@@ -89,9 +85,7 @@ def write_statuses(ctx: EndpointContext, inputs: list[dict[str, Any]]) -> Endpoi
             result["legalBasis"] = rec.legal_basis
         if rec.legal_basis_explanation is not None:
             result["legalBasisExplanation"] = rec.legal_basis_explanation
-        result["setStatusSuccessReason"] = (
-            "REQUESTED_CHANGE_OCCURRED" if changed else "NO_STATUS_CHANGE"
-        )
+        result["setStatusSuccessReason"] = "REQUESTED_CHANGE_OCCURRED" if changed else "NO_STATUS_CHANGE"
         result["subscriptionName"] = f"Subscription {rec.subscription_id}"
         result["businessUnitId"] = 0
         results.append(result)

@@ -15,20 +15,14 @@ _IFRAME_KEYS = ("linkLabel", "headerLabel", "url", "width", "height")
 
 def _check(item: dict[str, Any], index: int) -> None:
     if not isinstance(item.get("tokens"), dict):
-        raise validation_error(
-            f"Invalid input: inputs[{index}].tokens is required and must be an object"
-        )
+        raise validation_error(f"Invalid input: inputs[{index}].tokens is required and must be an object")
     for key in _ECHOED_STR:
         value = item.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, str | int)):
             raise validation_error(f"Invalid input: inputs[{index}].{key} must be a string")
     iframe = item.get("timelineIFrame")
-    if iframe is not None and (
-        not isinstance(iframe, dict) or any(k not in iframe for k in _IFRAME_KEYS)
-    ):
-        raise validation_error(
-            f"Invalid input: inputs[{index}].timelineIFrame needs {', '.join(_IFRAME_KEYS)}"
-        )
+    if iframe is not None and (not isinstance(iframe, dict) or any(k not in iframe for k in _IFRAME_KEYS)):
+        raise validation_error(f"Invalid input: inputs[{index}].timelineIFrame needs {', '.join(_IFRAME_KEYS)}")
 
 
 def create_events(ctx: EndpointContext, inputs: list[dict[str, Any]]) -> EndpointResult:
@@ -65,9 +59,7 @@ def create_events(ctx: EndpointContext, inputs: list[dict[str, Any]]) -> Endpoin
         positions.append(index)
     created = ctx.state.create_timeline_events(candidates)
     results: list[dict[str, Any]] = []
-    for index, ((template_id, event_id), event), was_created in zip(
-        positions, candidates, created, strict=True
-    ):
+    for index, ((template_id, event_id), event), was_created in zip(positions, candidates, created, strict=True):
         if was_created:
             results.append(event)
         else:
@@ -77,8 +69,7 @@ def create_events(ctx: EndpointContext, inputs: list[dict[str, Any]]) -> Endpoin
                     {
                         "status": "error",
                         "category": "OBJECT_ALREADY_EXISTS",
-                        "message": f"Event with id '{event_id}' already exists "
-                        f"for template '{template_id}'",
+                        "message": f"Event with id '{event_id}' already exists for template '{template_id}'",
                         "context": {"id": [event_id]},
                     },
                 )

@@ -77,9 +77,7 @@ class SandboxTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         return self.app.state
 
     @staticmethod
-    def _plan(
-        outcome: SandboxResponse | Dropped, request: httpx.Request
-    ) -> tuple[float, httpx.Response | Exception]:
+    def _plan(outcome: SandboxResponse | Dropped, request: httpx.Request) -> tuple[float, httpx.Response | Exception]:
         read_timeout = _read_timeout(request)
         if read_timeout is not None and outcome.delay > read_timeout:
             return read_timeout, httpx.ReadTimeout("timed out", request=request)

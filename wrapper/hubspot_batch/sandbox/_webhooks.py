@@ -38,9 +38,7 @@ def update_subscriptions(ctx: EndpointContext, inputs: list[dict[str, Any]]) -> 
         sub_id = req_int(item, "id", index, INT32)
         active = item.get("active")
         if not isinstance(active, bool):
-            raise validation_error(
-                f"Invalid input: inputs[{index}].active is required and must be a boolean"
-            )
+            raise validation_error(f"Invalid input: inputs[{index}].active is required and must be a boolean")
         parsed.append((sub_id, active))
     check_duplicates([str(p[0]) for p in parsed])
     found = [p for p in parsed if subscription_exists(ctx, p[0])]
