@@ -216,7 +216,7 @@ class Job:
     _key_owner: dict[Any, asyncio.Event] = attrs.field(factory=dict, init=False)
     _in_flight: int = attrs.field(default=0, init=False)
     _buffered: int = attrs.field(default=0, init=False)
-    _started: float = attrs.field(default=0.0, init=False)
+    _started: float | None = attrs.field(default=None, init=False)
 
     # ---- public
 
@@ -265,7 +265,7 @@ class Job:
     def stats(self) -> Stats:
         """Counters of this call so far."""
         c = self._counters
-        elapsed = asyncio.get_running_loop().time() - self._started if self._started else 0.0
+        elapsed = asyncio.get_running_loop().time() - self._started if self._started is not None else 0.0
         return Stats(
             requests=c.requests, retries=c.retries, rate_limited=c.rate_limited, splits=c.splits, elapsed=elapsed
         )
@@ -406,11 +406,14 @@ class Job:
             elif verdict is Verdict.RATE_LIMITED:
                 self._counters.rate_limited += 1
                 now = asyncio.get_running_loop().time()
+                group.rate_limited += 1
                 if self.runtime.limiter is not None:
                     self.runtime.limiter.on_rate_limited(now, decision.delay)
-                elif decision.delay:
-                    await asyncio.sleep(decision.delay)
-                group.rate_limited += 1
+                else:  # no limiter to pause the senders: back off this batch
+                    delay = decision.delay
+                    if delay is None:
+                        delay = backoff_delay(group.rate_limited, policy, self.runtime.rng)
+                    await asyncio.sleep(delay)
                 if group.rate_limited > policy.max_rate_limited:
                     outcomes += self._failed(group.items, decision.error, "rate limited on every retry")
                 else:
