@@ -30,7 +30,7 @@ from ._errors import (
     ServerError,
     TransportError,
 )
-from ._limiter import TIERS, LimiterBackend, RateLimitHeaders, RateTier, RollingWindow
+from ._limiter import TIERS, LimiterBackend, LocalLimiter, RateLimitHeaders, RateTier, Reservation, RollingWindow
 from ._results import BatchResult, Outcome, OutcomeError, OutcomeStatus, Progress, Stats
 from ._retry import RetryPolicy
 
@@ -52,6 +52,7 @@ __all__ = [
     "InputIssue",
     "InputValidationError",
     "LimiterBackend",
+    "LocalLimiter",
     "MissingScopesError",
     "Outcome",
     "OutcomeError",
@@ -60,6 +61,7 @@ __all__ = [
     "RateLimitError",
     "RateLimitHeaders",
     "RateTier",
+    "Reservation",
     "RetryPolicy",
     "RollingWindow",
     "Secret",

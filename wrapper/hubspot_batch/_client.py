@@ -18,7 +18,7 @@ from ._auth import Credentials
 from ._endpoints import Endpoint, EndpointName, endpoint
 from ._engine import Job, OnInvalid, Runtime, iterate, prepare_all, prepared_source
 from ._errors import ConfigurationError
-from ._limiter import TIERS, LimiterBackend, RateTier, RollingWindow
+from ._limiter import TIERS, LimiterBackend, LocalLimiter, RateTier, RollingWindow
 from ._resources import (
     AsyncCommunications,
     AsyncSubscriptionStatuses,
@@ -38,19 +38,21 @@ T = TypeVar("T")
 Rows = Iterable[Any] | AsyncIterable[Any]
 
 
-def _limiter(rate_limit: int | str | bool | LimiterBackend | None) -> LimiterBackend | None:
+def _limiter(rate_limit: int | str | bool | RollingWindow | LimiterBackend | None) -> LimiterBackend | None:
     if rate_limit is False:
         return None
     if rate_limit is None or rate_limit is True:
-        return RollingWindow(TIERS["free"])
+        return LocalLimiter(RollingWindow(TIERS["free"]))
     if isinstance(rate_limit, str):
         if rate_limit not in TIERS:
             raise ConfigurationError(f"rate_limit tier {rate_limit!r} is not one of {', '.join(TIERS)}")
-        return RollingWindow(TIERS[rate_limit])
+        return LocalLimiter(RollingWindow(TIERS[rate_limit]))
     if isinstance(rate_limit, int):
         if rate_limit < 1:
             raise ConfigurationError("rate_limit must be a positive number of requests per 10 seconds")
-        return RollingWindow(rate_limit, cap=rate_limit)
+        return LocalLimiter(RollingWindow(rate_limit, cap=rate_limit))
+    if isinstance(rate_limit, RollingWindow):
+        return LocalLimiter(rate_limit)
     return rate_limit
 
 
@@ -65,7 +67,7 @@ class _Core:
         base_url: str,
         timeout: float,
         max_concurrency: int,
-        rate_limit: int | RateTier | bool | LimiterBackend | None,
+        rate_limit: int | RateTier | bool | RollingWindow | LimiterBackend | None,
         retry: Any,
         batch_size: int | None,
         transport: httpx.AsyncBaseTransport | None,
@@ -194,7 +196,7 @@ class AsyncHubSpotBatch:
         base_url: str = DEFAULT_BASE_URL,
         timeout: float = 30.0,
         max_concurrency: int = 16,
-        rate_limit: int | RateTier | bool | LimiterBackend | None = None,
+        rate_limit: int | RateTier | bool | RollingWindow | LimiterBackend | None = None,
         retry: Any = None,
         batch_size: int | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -253,7 +255,7 @@ class HubSpotBatch:
         base_url: str = DEFAULT_BASE_URL,
         timeout: float = 30.0,
         max_concurrency: int = 16,
-        rate_limit: int | RateTier | bool | LimiterBackend | None = None,
+        rate_limit: int | RateTier | bool | RollingWindow | LimiterBackend | None = None,
         retry: Any = None,
         batch_size: int | None = None,
         transport: httpx.AsyncBaseTransport | None = None,

@@ -41,7 +41,7 @@ from ._errors import (
     InputValidationError,
     MissingScopesError,
 )
-from ._limiter import LimiterBackend, RateLimitHeaders
+from ._limiter import LimiterBackend, RateLimitHeaders, Reservation
 from ._mapping import ALREADY_CREATED_NOTE, map_response
 from ._results import BatchResult, Outcome, OutcomeError, OutcomeStatus, Progress, Stats
 from ._retry import Decision, RetryPolicy, Verdict, backoff_delay, classify
@@ -405,10 +405,9 @@ class Job:
                 outcomes += await self._retry_or_fail(group, decision, groups)
             elif verdict is Verdict.RATE_LIMITED:
                 self._counters.rate_limited += 1
-                now = asyncio.get_running_loop().time()
                 group.rate_limited += 1
                 if self.runtime.limiter is not None:
-                    self.runtime.limiter.on_rate_limited(now, decision.delay)
+                    await self.runtime.limiter.on_rate_limited(decision.delay)
                 else:  # no limiter to pause the senders: back off this batch
                     delay = decision.delay
                     if delay is None:
@@ -511,12 +510,12 @@ class Job:
         body = b'{"inputs":[' + b",".join(item.json for item in group.items) + b"]}"
         loop = asyncio.get_running_loop()
         async with runtime.semaphore:
-            now = loop.time()
-            sent_at = now
+            reservation: Reservation | None = None
             if runtime.limiter is not None:
-                sent_at = runtime.limiter.reserve(now)
-                if sent_at > now:
-                    await asyncio.sleep(sent_at - now)
+                reservation = await runtime.limiter.reserve()
+                if reservation.delay > 0:
+                    await asyncio.sleep(reservation.delay)
+            ready = loop.time()
             if self._stop is not None:
                 return None
             self._counters.requests += 1
@@ -539,12 +538,11 @@ class Job:
                 status, response_headers, content = response.status_code, response.headers, response.content
             except httpx.RequestError as error:
                 exc = error
-        if runtime.limiter is not None:
-            if written:
-                runtime.limiter.confirm(sent_at, written[0])
-                sent_at = max(sent_at, written[0])
+        if runtime.limiter is not None and reservation is not None:
+            if written and written[0] > ready:
+                await runtime.limiter.confirm(reservation, written[0] - ready)
             if status is not None:
-                runtime.limiter.observe(RateLimitHeaders.parse(response_headers), sent_at, loop.time())
+                await runtime.limiter.observe(reservation, RateLimitHeaders.parse(response_headers))
         decision = classify(
             status=status,
             headers=response_headers,

@@ -9,21 +9,23 @@ starts from a tier default and learns the real budget from every response's
 and the window is filled up to match. A 429 fills the window (and honours
 ``Retry-After``) so that every sender pauses until a slot frees.
 
-Everything here is a pure function of the times passed in: no clock, no
-sleeping. The engine asks :meth:`RollingWindow.reserve` when it may send and
+:class:`RollingWindow` is a pure function of the times passed in: no clock,
+no sleeping. :class:`LocalLimiter` puts it behind the :class:`LimiterBackend`
+interface on the event loop's clock; the engine asks it when it may send and
 sleeps itself.
 """
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Literal, Protocol
 
 import attrs
 
-__all__ = ["TIERS", "LimiterBackend", "RateLimitHeaders", "RateTier", "RollingWindow"]
+__all__ = ["TIERS", "LimiterBackend", "LocalLimiter", "RateLimitHeaders", "RateTier", "Reservation", "RollingWindow"]
 
 RateTier = Literal["free", "starter", "professional", "enterprise", "api-limit-increase", "oauth-app"]
 """Names of HubSpot's rate-limit tiers (requests per 10 s per app)."""
@@ -71,20 +73,32 @@ class RateLimitHeaders:
         )
 
 
+@attrs.frozen(slots=True)
+class Reservation:
+    """A booked send: wait ``delay`` seconds, then send. ``slot`` is the backend's own record of it."""
+
+    delay: float
+    slot: float
+
+
 class LimiterBackend(Protocol):
-    """What the engine needs from a rate limiter (in-process here; shared ones may follow)."""
+    """Where the rate budget lives. The engine awaits these and does any waiting itself.
 
-    def reserve(self, now: float) -> float:
-        """Book a send; return the time (on the same clock as ``now``) at which it may go."""
+    The in-process default is :class:`LocalLimiter`; a shared backend (one
+    budget for many processes) implements the same four calls.
+    """
 
-    def observe(self, headers: RateLimitHeaders, sent_at: float, now: float) -> None:
-        """Learn from the rate-limit headers of the response to a request booked for ``sent_at``."""
+    async def reserve(self) -> Reservation:
+        """Book the next send and say how long to wait before it."""
 
-    def on_rate_limited(self, now: float, retry_after: float | None) -> None:
-        """A 429 for the rolling window was met at ``now``."""
+    async def confirm(self, reservation: Reservation, late: float) -> None:
+        """The send really started ``late`` seconds after its slot (connecting took time)."""
 
-    def confirm(self, booked: float, actual: float) -> None:
-        """A send booked for ``booked`` really started at ``actual`` (later, e.g. after connecting)."""
+    async def observe(self, reservation: Reservation, headers: RateLimitHeaders) -> None:
+        """Learn from the rate-limit headers of the answer to a booked send."""
+
+    async def on_rate_limited(self, retry_after: float | None) -> None:
+        """A 429 for the rolling window was met: every sender should pause."""
 
 
 @attrs.define
@@ -186,3 +200,36 @@ class RollingWindow:
         position = bisect.bisect_right(self._sends, at)
         for _ in range(count):
             self._sends.insert(position, at)
+
+
+class LocalLimiter:
+    """The in-process :class:`LimiterBackend`: a :class:`RollingWindow` on the event loop's clock."""
+
+    def __init__(self, window: RollingWindow, clock: Callable[[], float] | None = None) -> None:
+        self.window = window
+        self._clock = clock
+
+    def __repr__(self) -> str:
+        return f"LocalLimiter({self.window!r})"
+
+    def _now(self) -> float:
+        return self._clock() if self._clock is not None else asyncio.get_running_loop().time()
+
+    async def reserve(self) -> Reservation:
+        """Book the earliest send the window allows."""
+        now = self._now()
+        slot = self.window.reserve(now)
+        return Reservation(delay=max(slot - now, 0.0), slot=slot)
+
+    async def confirm(self, reservation: Reservation, late: float) -> None:
+        """Move the booked send to when it really started."""
+        if late > 0:
+            self.window.confirm(reservation.slot, reservation.slot + late)
+
+    async def observe(self, reservation: Reservation, headers: RateLimitHeaders) -> None:
+        """Learn the limit and foreign usage from an answer's headers."""
+        self.window.observe(headers, reservation.slot, self._now())
+
+    async def on_rate_limited(self, retry_after: float | None) -> None:
+        """Fill the window so every sender waits for a free slot."""
+        self.window.on_rate_limited(self._now(), retry_after)
