@@ -242,6 +242,9 @@ def apply_override(doc: Json, override: Json) -> bool:
             if names == "all":
                 schema.pop("required", None)
             else:
+                stale = [n for n in names if n not in schema.get("required", [])]
+                if stale:  # HubSpot fixed it (or the name is wrong): say so instead of passing silently
+                    raise KeyError(f"{arg['schema']}.required has no {', '.join(stale)}")
                 remaining = [r for r in schema.get("required", []) if r not in names]
                 if remaining:
                     schema["required"] = remaining
@@ -374,7 +377,28 @@ def load_document(source: str) -> Json:
         text = response.text
     else:
         text = Path(source).read_text(encoding="utf-8")
-    return json.loads(text) if text.lstrip().startswith("{") else yaml.safe_load(text)
+    if text.lstrip().startswith("{"):
+        return json.loads(text)
+    return _json_keys(yaml.load(text, Loader=_JsonCompatibleLoader))
+
+
+class _JsonCompatibleLoader(yaml.SafeLoader):
+    """YAML as JSON sees it: dates stay strings (``2023-11-07T05:31:56Z`` in examples)."""
+
+
+_JsonCompatibleLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _json_keys(node: Json) -> Json:
+    """Mapping keys as strings, as in JSON (YAML reads ``200:`` as an int)."""
+    if isinstance(node, dict):
+        return {str(k): _json_keys(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_json_keys(v) for v in node]
+    return node
 
 
 def load_sources(path: Path = SOURCES) -> list[Json]:

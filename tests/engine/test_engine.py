@@ -333,7 +333,7 @@ async def test_secrets_never_in_repr_errors_or_logs(make_sandbox, caplog: pytest
         for result in (webhooks, comms):
             try:
                 result.raise_for_errors()
-            except Exception as exc:  # noqa: BLE001 - the message is what we check
+            except Exception as exc:
                 texts += [str(exc), repr(exc)]
             texts += [repr(o) for o in result] + [str(o.to_dict()) for o in result]
     texts += [record.getMessage() for record in caplog.records]

@@ -66,7 +66,9 @@ def sandbox(fault: dict[str, Any], **extra: Any) -> tuple[SandboxApp, Recording]
     batch_size=st.integers(1, 100),
     fault=faults,
 )
-def test_communications_every_input_one_outcome(keys: list[int], missing: set[int], batch_size: int, fault: dict[str, Any]) -> None:
+def test_communications_every_input_one_outcome(
+    keys: list[int], missing: set[int], batch_size: int, fault: dict[str, Any]
+) -> None:
     app, recording, holder = sandbox(fault, missing_ids=frozenset(str(m) for m in missing))
     rows = [{"id": str(k), "properties": {"hs_communication_body": f"v{i}"}} for i, k in enumerate(keys)]
 
@@ -102,7 +104,12 @@ def test_communications_every_input_one_outcome(keys: list[int], missing: set[in
 def test_timeline_every_event_exactly_once(n: int, given_ids: bool, batch_size: int, fault: dict[str, Any]) -> None:
     app, recording, holder = sandbox(fault)
     rows = [
-        {"eventTemplateId": "77", "tokens": {"i": str(i)}, "email": f"p{i}@example.com", **({"id": f"e{i}"} if given_ids else {})}
+        {
+            "eventTemplateId": "77",
+            "tokens": {"i": str(i)},
+            "email": f"p{i}@example.com",
+            **({"id": f"e{i}"} if given_ids else {}),
+        }
         for i in range(n)
     ]
 

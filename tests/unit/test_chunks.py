@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from hubspot_batch._chunks import Item, chunk_all
 from hypothesis import given
 from hypothesis import strategies as st
-from hubspot_batch._chunks import Item, chunk_all
 
 
 def items(keys: list[int]) -> list[Item]:

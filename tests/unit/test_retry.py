@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import random
-from email.utils import format_datetime
 from datetime import UTC, datetime
+from email.utils import format_datetime
 
 import httpx
 import pytest
@@ -16,7 +16,9 @@ POLICY = RetryPolicy()
 NOW = 1_800_000_000.0
 
 
-def decide(status: int | None, body: object = None, headers: dict[str, str] | None = None, exc: Exception | None = None):
+def decide(
+    status: int | None, body: object = None, headers: dict[str, str] | None = None, exc: Exception | None = None
+):
     content = body if isinstance(body, bytes) else json.dumps(body).encode() if body is not None else b""
     return classify(status=status, headers=headers or {}, content=content, exc=exc, policy=POLICY, now_wall=NOW)
 
@@ -93,8 +95,19 @@ def test_transport_errors_know_whether_the_request_may_have_landed() -> None:
 
 def test_hubspot_error_fields_are_kept() -> None:
     decision = decide(
-        400, {"status": "error", "category": "VALIDATION_ERROR", "message": "Duplicate IDs", "correlationId": "c-1", "context": {"ids": ["1"]}}
+        400,
+        {
+            "status": "error",
+            "category": "VALIDATION_ERROR",
+            "message": "Duplicate IDs",
+            "correlationId": "c-1",
+            "context": {"ids": ["1"]},
+        },
     )
     assert decision.error is not None
-    assert (decision.error.category, decision.error.correlation_id, decision.error.status_code) == ("VALIDATION_ERROR", "c-1", 400)
+    assert (decision.error.category, decision.error.correlation_id, decision.error.status_code) == (
+        "VALIDATION_ERROR",
+        "c-1",
+        400,
+    )
     assert decision.error.context == {"ids": ["1"]}

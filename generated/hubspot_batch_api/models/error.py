@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
-from uuid import UUID
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -34,7 +33,7 @@ class Error:
     """ The error category """
     context: ErrorContextType0 | str | Unset = UNSET
     """ Context of the error: a map of string lists, or a string. """
-    correlation_id: UUID | Unset = UNSET
+    correlation_id: str | Unset = UNSET
     """ A unique identifier for the request. Include this value with any error reports or support tickets """
     errors: list[ErrorDetail] | Unset = UNSET
     """ further information about the error """
@@ -68,9 +67,7 @@ class Error:
         else:
             context = self.context
 
-        correlation_id: str | Unset = UNSET
-        if not isinstance(self.correlation_id, Unset):
-            correlation_id = str(self.correlation_id)
+        correlation_id = self.correlation_id
 
         errors: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.errors, Unset):
@@ -147,12 +144,7 @@ class Error:
 
         context = _parse_context(d.pop("context", UNSET))
 
-        _correlation_id = d.pop("correlationId", UNSET)
-        correlation_id: UUID | Unset
-        if isinstance(_correlation_id, Unset):
-            correlation_id = UNSET
-        else:
-            correlation_id = UUID(_correlation_id)
+        correlation_id = d.pop("correlationId", UNSET)
 
         _errors = d.pop("errors", UNSET)
         errors: list[ErrorDetail] | Unset = UNSET
