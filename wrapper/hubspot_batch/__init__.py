@@ -13,7 +13,7 @@ See the README for the full guide and ``hubspot_batch.sandbox`` for an
 offline HubSpot to test against.
 """
 
-from ._auth import Secret
+from ._auth import AuthRefreshError, OAuthRefresher, Secret, TokenProvider
 from ._client import DEFAULT_BASE_URL, AsyncHubSpotBatch, HubSpotBatch
 from ._errors import (
     AuthenticationError,
@@ -40,6 +40,7 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "TIERS",
     "AsyncHubSpotBatch",
+    "AuthRefreshError",
     "AuthenticationError",
     "BatchFailedError",
     "BatchRejectedError",
@@ -54,6 +55,7 @@ __all__ = [
     "LimiterBackend",
     "LocalLimiter",
     "MissingScopesError",
+    "OAuthRefresher",
     "Outcome",
     "OutcomeError",
     "OutcomeStatus",
@@ -67,6 +69,7 @@ __all__ = [
     "Secret",
     "ServerError",
     "Stats",
+    "TokenProvider",
     "TransportError",
     "__version__",
 ]

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from ._auth import Credentials
+from ._auth import Credentials, TokenSource
 from ._endpoints import Endpoint, EndpointName, endpoint
 from ._engine import Job, OnInvalid, Runtime, iterate, prepare_all, prepared_source
 from ._errors import ConfigurationError
@@ -62,7 +62,7 @@ class _Core:
     def __init__(
         self,
         *,
-        access_token: str | None,
+        access_token: TokenSource | None,
         developer_api_key: str | None,
         base_url: str,
         timeout: float,
@@ -88,7 +88,7 @@ class _Core:
             raise ConfigurationError(f"base_url must be an http(s) URL, got {base_url!r}")
         try:
             credentials = Credentials(access_token, developer_api_key)
-        except ValueError as exc:
+        except (TypeError, ValueError) as exc:
             raise ConfigurationError(f"credentials: {exc}") from None
         self.batch_size = batch_size
         self.on_invalid: OnInvalid = on_invalid
@@ -159,7 +159,10 @@ _CLIENT_DOC = """
 
     Arguments (all keyword-only):
 
-    - ``access_token``: a private-app or OAuth access token (sent as a bearer token).
+    - ``access_token``: a private-app or OAuth access token (sent as a bearer
+      token), a callable (sync or async) returning the current token, or a
+      :class:`TokenProvider` such as :class:`OAuthRefresher` (refreshes before
+      expiry and once after a 401, single-flight).
     - ``developer_api_key``: a developer API key, used for webhook subscriptions
       (sent as ``hapikey``); never logged.
     - ``base_url``: HubSpot's API (default ``https://api.hubapi.com``), or a sandbox.
@@ -191,7 +194,7 @@ class AsyncHubSpotBatch:
     def __init__(
         self,
         *,
-        access_token: str | None = None,
+        access_token: TokenSource | None = None,
         developer_api_key: str | None = None,
         base_url: str = DEFAULT_BASE_URL,
         timeout: float = 30.0,
@@ -250,7 +253,7 @@ class HubSpotBatch:
     def __init__(
         self,
         *,
-        access_token: str | None = None,
+        access_token: TokenSource | None = None,
         developer_api_key: str | None = None,
         base_url: str = DEFAULT_BASE_URL,
         timeout: float = 30.0,

@@ -30,7 +30,7 @@ import attrs
 import httpx
 from hubspot_batch_api import Client as GeneratedClient
 
-from ._auth import Credentials, install_log_redaction
+from ._auth import AuthRefreshError, Credentials, install_log_redaction
 from ._chunks import Chunk, Chunker, Item
 from ._endpoints import Endpoint
 from ._errors import (
@@ -140,7 +140,7 @@ class Runtime:
             self._client = GeneratedClient(
                 base_url=self.base_url,
                 timeout=httpx.Timeout(self.timeout),
-                headers={"User-Agent": USER_AGENT, "Content-Type": "application/json"},
+                headers={"User-Agent": USER_AGENT},
                 follow_redirects=False,
                 httpx_args=args,
             )
@@ -180,6 +180,8 @@ class _Group:
     attempts: int = 0
     rate_limited: int = 0
     maybe_landed: bool = False
+    token: str | None = None  # the access token of the last attempt
+    renewed: bool = False  # a 401 already led to a new token once
 
 
 @attrs.define
@@ -426,6 +428,15 @@ class Job:
                 )
             elif verdict in (Verdict.AUTH, Verdict.SCOPES):
                 assert decision.error is not None
+                if verdict is Verdict.AUTH and not group.renewed:
+                    if await self._renew(group.token):
+                        group.renewed = True
+                        self._counters.retries += 1
+                        groups.appendleft(group)
+                        continue
+                    if self._stop is not None:  # the refresh itself failed: nothing of this batch landed
+                        groups.appendleft(group)
+                        continue
                 self._halt_auth(verdict, decision.error)
                 outcomes += self._failed(group.items, decision.error, "")
             elif verdict is Verdict.SPLIT:
@@ -504,9 +515,16 @@ class Job:
         groups.appendleft(group)
         return []
 
+    async def _renew(self, rejected: str | None) -> bool:
+        """After a 401: get a new token (single-flight in the provider); stop the job if that fails."""
+        try:
+            return await self.runtime.credentials.renew(self.runtime.http, rejected)
+        except AuthRefreshError as error:
+            self._stop_with(str(error), error)
+            return False
+
     async def _exchange(self, group: _Group) -> Decision | None:
         runtime = self.runtime
-        headers, params = runtime.credentials.for_request(developer_key_allowed=self.endpoint.developer_key)
         body = b'{"inputs":[' + b",".join(item.json for item in group.items) + b"]}"
         loop = asyncio.get_running_loop()
         async with runtime.semaphore:
@@ -518,6 +536,14 @@ class Job:
             ready = loop.time()
             if self._stop is not None:
                 return None
+            try:
+                headers, params, group.token = await runtime.credentials.for_request(
+                    runtime.http, developer_key_allowed=self.endpoint.developer_key
+                )
+            except AuthRefreshError as error:
+                self._stop_with(str(error), error)
+                return None
+            headers["Content-Type"] = "application/json"
             self._counters.requests += 1
             status: int | None = None
             response_headers: Mapping[str, str] = {}
@@ -573,6 +599,11 @@ class Job:
                 context=error.context,
             )
             self._stop = _Stop(reason, exc)
+            logger.error("stopping %s job: %s", self.endpoint.name, reason)
+
+    def _stop_with(self, reason: str, error: HubSpotBatchError) -> None:
+        if self._stop is None:
+            self._stop = _Stop(reason, error)
             logger.error("stopping %s job: %s", self.endpoint.name, reason)
 
     def _halt_auth(self, verdict: Verdict, error: OutcomeError) -> None:

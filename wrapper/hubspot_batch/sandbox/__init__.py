@@ -136,6 +136,14 @@ Configuration: ``SandboxConfig`` (frozen attrs, keyword-only)
   subscription ids and preference subscription ids, as strings).
 - ``max_batch_size=100`` inputs per request, ``max_batch_sizes={endpoint:
   n}`` per endpoint; more is a whole-batch 400.
+- ``oauth_clients={client_id: client_secret}``, ``refresh_tokens`` (None:
+  any) and ``token_lifetime=1800`` seconds: the OAuth token endpoint
+  ``POST /oauth/2026-03/token`` (and the legacy ``/oauth/v1/token``) takes a
+  form body ``grant_type=refresh_token&client_id=…&client_secret=…&refresh_token=…``
+  and issues an access token valid for ``token_lifetime`` seconds on the
+  app's clock, then answered with 401 ``EXPIRED_AUTHENTICATION``;
+  ``state.stats().token_refreshes`` counts the tokens issued. Bad client or
+  refresh token: 400 ``{"error": "invalid_client" | "invalid_grant", ...}``.
 
 Which ids exist
 ===============

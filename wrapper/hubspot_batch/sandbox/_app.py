@@ -26,6 +26,7 @@ from ._errors import (
 )
 from ._faults import DROP_AFTER, DROP_BEFORE, ERROR_5XX, NON_JSON, STALL, TRUNCATED, FaultInjector
 from ._messages import Dropped, SandboxRequest, SandboxResponse
+from ._oauth import TOKEN_PATHS, issue_token
 from ._ratelimit import RateLimiter
 from ._state import SandboxState
 from ._statuses import write_statuses
@@ -80,6 +81,7 @@ class SandboxApp:
         self.config = config if config is not None else SandboxConfig()
         self.state = state if state is not None else SandboxState()
         self._wall_clock = wall_clock
+        self._clock = clock
         self._limiter = RateLimiter(self.config, clock, wall_clock)
         self._faults = FaultInjector(self.config)
         self._jitter_rng = random.Random(self.config.seed ^ 0x5EED)
@@ -179,6 +181,9 @@ class SandboxApp:
     def handle(self, request: SandboxRequest) -> SandboxResponse | Dropped:
         """Answer one request (see the package docstring for the order of checks)."""
         self.state.record_request()
+        if request.path in TOKEN_PATHS and request.method.upper() == "POST":
+            status, token_body = issue_token(self.config, self.state, request.body, self._clock())
+            return self._finish(self._json(status, token_body, {}))
         route = self._route(request)
         if route is None:
             body = error_body(f"Unable to route {request.method} {request.path}", "NOT_FOUND")
@@ -189,7 +194,9 @@ class SandboxApp:
             headers["Allow"] = "POST"
             return self._finish(self._json(405, body, headers))
 
-        failure = check_auth(self.config, self.state, route.endpoint, request.query, request.headers)
+        failure = check_auth(
+            self.config, self.state, route.endpoint, request.query, request.headers, self._clock()
+        )
         if failure is not None:
             return self._finish(self._json(failure.status, failure.body, self._limiter.peek()))
 

@@ -47,11 +47,14 @@ def check_auth(
     endpoint: str,
     query: Mapping[str, str],
     headers: Mapping[str, str],
+    now: float | None = None,
 ) -> AuthFailure | None:
     """None when the caller may use ``endpoint``, else the failure to answer with.
 
     Webhook endpoints also accept a developer API key as ``?hapikey=``; a valid
     key skips the scope check. Everywhere else only ``Authorization: Bearer``.
+    Tokens issued by the OAuth token endpoint are valid until they expire
+    (``now`` on the app's clock).
     """
     hapikey = query.get("hapikey")
     if endpoint == "webhooks" and hapikey:
@@ -62,9 +65,11 @@ def check_auth(
     if token is None:
         message = _BAD_KEY if hapikey else _NOT_FOUND
         return AuthFailure(401, error_body(message, "INVALID_AUTHENTICATION"))
-    if config.access_tokens is not None and token not in config.access_tokens:
+    issued_until = state.issued_token_expiry(token)
+    if config.access_tokens is not None and token not in config.access_tokens and issued_until is None:
         return AuthFailure(401, error_body(_NOT_FOUND, "INVALID_AUTHENTICATION"))
-    if token in config.expired_tokens or state.is_token_expired(token):
+    expired = issued_until is not None and now is not None and now >= issued_until
+    if expired or token in config.expired_tokens or state.is_token_expired(token):
         return AuthFailure(401, error_body(_EXPIRED, "EXPIRED_AUTHENTICATION"))
     lacking = config.missing_scopes.get(token, ())
     required = REQUIRED_SCOPES[endpoint]

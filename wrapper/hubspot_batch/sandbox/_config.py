@@ -114,6 +114,9 @@ class SandboxConfig:
     missing_ids: frozenset[str] = attrs.field(default=frozenset(), converter=_str_set)
     max_batch_size: int = attrs.field(default=100, validator=_positive)
     max_batch_sizes: Mapping[str, int] = attrs.field(factory=dict, converter=_sizes, hash=False)
+    oauth_clients: Mapping[str, str] = attrs.field(factory=dict, converter=dict, hash=False)
+    refresh_tokens: frozenset[str] | None = attrs.field(default=None, converter=_opt_str_set)
+    token_lifetime: float = attrs.field(default=1800.0, validator=_non_negative)
 
     def __attrs_post_init__(self) -> None:
         """Check that each group of mutually exclusive fault rates sums to at most 1."""

@@ -85,6 +85,7 @@ class SandboxStats:
       ``statuses``, ``timeline``); ``batches_applied``: batches that applied >= 1 input.
     - ``timeline_create_attempts``: create attempts per ``(eventTemplateId, id)``;
       ``timeline_duplicates_rejected``: attempts refused because the event existed.
+    - ``token_refreshes``: access tokens issued by the OAuth token endpoint.
     """
 
     requests: int
@@ -96,6 +97,7 @@ class SandboxStats:
     batches_applied: Mapping[str, int] = attrs.field(converter=_ro, hash=False)
     timeline_create_attempts: Mapping[tuple[str, str], int] = attrs.field(converter=_ro, hash=False)
     timeline_duplicates_rejected: int
+    token_refreshes: int = 0
 
 
 @attrs.define
@@ -127,6 +129,8 @@ class SandboxState:
         self._statuses: dict[tuple[str, int], StoredStatus] = {}
         self._timeline: dict[tuple[str, str], dict[str, Any]] = {}
         self._expired_tokens: set[str] = set()
+        self._issued_tokens: dict[str, float] = {}
+        self._token_refreshes = 0
         self._requests = 0
         self._responses: Counter[int] = Counter()
         self._dropped = 0
@@ -185,6 +189,7 @@ class SandboxState:
                 batches_applied=self._batches,
                 timeline_create_attempts=self._timeline_attempts,
                 timeline_duplicates_rejected=self._timeline_duplicates,
+                token_refreshes=self._token_refreshes,
             )
 
     # ----------------------------------------------------------------- tokens
@@ -193,6 +198,23 @@ class SandboxState:
         """Make ``token`` answer 401 ``EXPIRED_AUTHENTICATION`` from now on."""
         with self._lock:
             self._expired_tokens.add(token)
+
+    def issue_token(self, token: str, expires_at: float) -> None:
+        """Record an access token issued by the OAuth token endpoint (valid until ``expires_at``)."""
+        with self._lock:
+            self._issued_tokens[token] = expires_at
+            self._token_refreshes += 1
+
+    def expire_issued_tokens(self) -> int:
+        """Expire every access token the token endpoint issued so far (they answer 401 from now on)."""
+        with self._lock:
+            self._expired_tokens.update(self._issued_tokens)
+            return len(self._issued_tokens)
+
+    def issued_token_expiry(self, token: str) -> float | None:
+        """When an issued token expires (clock seconds), or None if the token endpoint did not issue it."""
+        with self._lock:
+            return self._issued_tokens.get(token)
 
     def is_token_expired(self, token: str) -> bool:
         """Whether ``expire_token`` was called for ``token``."""
