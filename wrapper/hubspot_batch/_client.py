@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import httpx
 
 from ._auth import Credentials, TokenSource
-from ._endpoints import Endpoint, EndpointName, endpoint
+from ._endpoints import ApiVersion, Endpoint, EndpointName, endpoint
 from ._engine import Job, OnInvalid, Runtime, iterate, prepare_all, prepared_source
 from ._errors import ConfigurationError
 from ._limiter import TIERS, LimiterBackend, LocalLimiter, RateTier, RollingWindow
@@ -73,6 +73,7 @@ class _Core:
         transport: httpx.AsyncBaseTransport | None,
         on_invalid: OnInvalid,
         progress: Callable[[Progress], None] | None,
+        api_version: ApiVersion,
     ) -> None:
         from ._retry import RetryPolicy
 
@@ -90,6 +91,11 @@ class _Core:
             credentials = Credentials(access_token, developer_api_key)
         except (TypeError, ValueError) as exc:
             raise ConfigurationError(f"credentials: {exc}") from None
+        if api_version not in ("v3", "2026-03"):
+            raise ConfigurationError(
+                f"api_version must be 'v3' (the numbered versions) or '2026-03', got {api_version!r}"
+            )
+        self.api_version: ApiVersion = api_version
         self.batch_size = batch_size
         self.on_invalid: OnInvalid = on_invalid
         self.progress = progress
@@ -117,7 +123,7 @@ class _Core:
         total: int | None = None,
     ) -> Job:
         """A job for one call, with the endpoint resolved and the arguments checked."""
-        ep: Endpoint = endpoint(name, api_version)
+        ep: Endpoint = endpoint(name, api_version or self.api_version)
         size = batch_size or self.batch_size or ep.default_batch_size
         if not 1 <= size <= 100:
             raise ConfigurationError("batch_size must be between 1 and 100 (HubSpot's batch limit)")
@@ -179,6 +185,9 @@ _CLIENT_DOC = """
     - ``on_invalid``: ``"raise"`` (default: nothing is sent if a row is invalid)
       or ``"skip"`` (invalid rows are reported as failed, the rest is sent).
     - ``progress``: a callable given a :class:`Progress` after every batch.
+    - ``api_version``: ``"v3"`` (default: the numbered versions, v3 and v4 for
+      status writes) or ``"2026-03"`` for every endpoint; each call can
+      override it with its own ``api_version=``.
 """
 
 
@@ -205,6 +214,7 @@ class AsyncHubSpotBatch:
         transport: httpx.AsyncBaseTransport | None = None,
         on_invalid: OnInvalid = "raise",
         progress: Callable[[Progress], None] | None = None,
+        api_version: ApiVersion = "v3",
     ) -> None:
         self._core = _Core(
             access_token=access_token,
@@ -218,6 +228,7 @@ class AsyncHubSpotBatch:
             transport=transport,
             on_invalid=on_invalid,
             progress=progress,
+            api_version=api_version,
         )
         self.communications = AsyncCommunications(self._core)
         self.webhooks = AsyncWebhookSubscriptions(self._core)
@@ -264,6 +275,7 @@ class HubSpotBatch:
         transport: httpx.AsyncBaseTransport | None = None,
         on_invalid: OnInvalid = "raise",
         progress: Callable[[Progress], None] | None = None,
+        api_version: ApiVersion = "v3",
     ) -> None:
         self._core = _Core(
             access_token=access_token,
@@ -277,6 +289,7 @@ class HubSpotBatch:
             transport=transport,
             on_invalid=on_invalid,
             progress=progress,
+            api_version=api_version,
         )
         self._loop: asyncio.AbstractEventLoop | None = None
         self.communications = Communications(self._core, self._run, self._iterate)

@@ -32,6 +32,7 @@ from ._validate import EMAIL, Checker, compile_schema, openapi_document, request
 __all__ = ["ENDPOINTS", "ApiVersion", "Endpoint", "EndpointName", "endpoint"]
 
 ApiVersion = Literal["v3", "v4", "2026-03"]
+"""``"v3"``: the numbered versions (v3, and v4 for status writes); ``"2026-03"``: date-based."""
 EndpointName = Literal["webhook_subscriptions", "communications", "subscription_statuses", "timeline_events"]
 
 Row = Mapping[str, Any]
@@ -195,15 +196,27 @@ DEFAULT_VERSIONS: Mapping[EndpointName, str] = {
 
 
 def endpoint(name: EndpointName, version: str | None = None) -> Endpoint:
-    """The table entry for ``name`` at ``version`` (the numbered default when ``None``)."""
-    chosen = version or DEFAULT_VERSIONS[name]
+    """The table entry for ``name`` at ``version``.
+
+    ``None`` and ``"v3"`` mean the numbered version of the endpoint (v3, or v4
+    for status writes, so that one client-wide ``api_version="v3"`` works for
+    every endpoint); ``"v4"`` is accepted for status writes; ``"2026-03"``
+    the date-based version.
+    """
+    from ._errors import ConfigurationError
+
+    numbered = DEFAULT_VERSIONS[name]
+    if version is None or version == "v3":
+        chosen = numbered
+    elif version == "v4" and numbered == "v4":
+        chosen = "v4"
+    else:
+        chosen = version
     try:
         return ENDPOINTS[(name, chosen)]
     except KeyError:
-        known = sorted(v for (n, v) in ENDPOINTS if n == name)
-        from ._errors import ConfigurationError
-
-        raise ConfigurationError(f"{name} has no API version {chosen!r}; available: {', '.join(known)}") from None
+        known = ", ".join(sorted({"v3", numbered} | set(versions(name))))
+        raise ConfigurationError(f"{name} has no API version {version!r}; available: {known}") from None
 
 
 def versions(name: EndpointName) -> Sequence[str]:

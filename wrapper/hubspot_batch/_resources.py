@@ -9,8 +9,9 @@ asyncio face also takes async iterables).
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Coroutine, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from ._endpoints import ApiVersion
 from ._engine import OnInvalid
 from ._results import BatchResult
 
@@ -32,7 +33,6 @@ __all__ = [
 T = TypeVar("T")
 Runner = Callable[[Coroutine[Any, Any, Any]], Any]
 Iterate = Callable[[AsyncGenerator[BatchResult, None]], Iterator[BatchResult]]
-WebhooksVersion = Literal["v3", "2026-03"]
 
 
 class _Sync:
@@ -70,20 +70,30 @@ class Communications(_Sync):
     """CRM communications: ``POST /crm/v3/objects/communications/batch/update``."""
 
     def update(
-        self, rows: Iterable[Any], *, batch_size: int | None = None, on_invalid: OnInvalid | None = None
+        self,
+        rows: Iterable[Any],
+        *,
+        api_version: ApiVersion | None = None,
+        batch_size: int | None = None,
+        on_invalid: OnInvalid | None = None,
     ) -> BatchResult:
         """Update communications (``id``, ``properties``, optional ``idProperty``, ``objectWriteTraceId``).
 
         Every row is checked first; nothing is sent if one is invalid (unless
         ``on_invalid="skip"``). Returns one outcome per row, in input order.
         """
-        return self._call("communications", rows, on_invalid, api_version=None, batch_size=batch_size)
+        return self._call("communications", rows, on_invalid, api_version=api_version, batch_size=batch_size)
 
     def update_iter(
-        self, rows: Iterable[Any], *, batch_size: int | None = None, on_invalid: OnInvalid | None = None
+        self,
+        rows: Iterable[Any],
+        *,
+        api_version: ApiVersion | None = None,
+        batch_size: int | None = None,
+        on_invalid: OnInvalid | None = None,
     ) -> Iterator[BatchResult]:
         """Like :meth:`update`, streaming: yields results part by part as batches finish, in input order."""
-        return self._call_iter("communications", rows, on_invalid, api_version=None, batch_size=batch_size)
+        return self._call_iter("communications", rows, on_invalid, api_version=api_version, batch_size=batch_size)
 
 
 class AsyncCommunications(_Async):
@@ -93,21 +103,23 @@ class AsyncCommunications(_Async):
         self,
         rows: Iterable[Any] | AsyncIterable[Any],
         *,
+        api_version: ApiVersion | None = None,
         batch_size: int | None = None,
         on_invalid: OnInvalid | None = None,
     ) -> BatchResult:
         """Update communications; see :meth:`Communications.update`."""
-        return await self._call("communications", rows, on_invalid, api_version=None, batch_size=batch_size)
+        return await self._call("communications", rows, on_invalid, api_version=api_version, batch_size=batch_size)
 
     def update_iter(
         self,
         rows: Iterable[Any] | AsyncIterable[Any],
         *,
+        api_version: ApiVersion | None = None,
         batch_size: int | None = None,
         on_invalid: OnInvalid | None = None,
     ) -> AsyncIterator[BatchResult]:
         """Stream results part by part; see :meth:`Communications.update_iter`."""
-        return self._call_iter("communications", rows, on_invalid, api_version=None, batch_size=batch_size)
+        return self._call_iter("communications", rows, on_invalid, api_version=api_version, batch_size=batch_size)
 
 
 class WebhookSubscriptions(_Sync):
@@ -118,7 +130,7 @@ class WebhookSubscriptions(_Sync):
         app_id: int,
         rows: Iterable[Any],
         *,
-        api_version: WebhooksVersion = "v3",
+        api_version: ApiVersion | None = None,
         batch_size: int | None = None,
         on_invalid: OnInvalid | None = None,
     ) -> BatchResult:
@@ -138,7 +150,7 @@ class WebhookSubscriptions(_Sync):
         app_id: int,
         rows: Iterable[Any],
         *,
-        api_version: WebhooksVersion = "v3",
+        api_version: ApiVersion | None = None,
         batch_size: int | None = None,
         on_invalid: OnInvalid | None = None,
     ) -> Iterator[BatchResult]:
@@ -162,7 +174,7 @@ class AsyncWebhookSubscriptions(_Async):
         app_id: int,
         rows: Iterable[Any] | AsyncIterable[Any],
         *,
-        api_version: WebhooksVersion = "v3",
+        api_version: ApiVersion | None = None,
         batch_size: int | None = None,
         on_invalid: OnInvalid | None = None,
     ) -> BatchResult:
@@ -182,7 +194,7 @@ class AsyncWebhookSubscriptions(_Async):
         app_id: int,
         rows: Iterable[Any] | AsyncIterable[Any],
         *,
-        api_version: WebhooksVersion = "v3",
+        api_version: ApiVersion | None = None,
         batch_size: int | None = None,
         on_invalid: OnInvalid | None = None,
     ) -> AsyncIterator[BatchResult]:
@@ -202,19 +214,31 @@ class SubscriptionStatuses(_Sync):
     """Communication preferences: ``POST /communication-preferences/v4/statuses/batch/write``."""
 
     def write(
-        self, rows: Iterable[Any], *, batch_size: int | None = None, on_invalid: OnInvalid | None = None
+        self,
+        rows: Iterable[Any],
+        *,
+        api_version: ApiVersion | None = None,
+        batch_size: int | None = None,
+        on_invalid: OnInvalid | None = None,
     ) -> BatchResult:
         """Write subscription statuses (``subscriberIdString`` email, ``subscriptionId``, ``statusState``, ``channel``).
 
         HubSpot reports per-row failures inside a 200; each becomes that row's failed outcome.
         """
-        return self._call("subscription_statuses", rows, on_invalid, api_version=None, batch_size=batch_size)
+        return self._call("subscription_statuses", rows, on_invalid, api_version=api_version, batch_size=batch_size)
 
     def write_iter(
-        self, rows: Iterable[Any], *, batch_size: int | None = None, on_invalid: OnInvalid | None = None
+        self,
+        rows: Iterable[Any],
+        *,
+        api_version: ApiVersion | None = None,
+        batch_size: int | None = None,
+        on_invalid: OnInvalid | None = None,
     ) -> Iterator[BatchResult]:
         """Like :meth:`write`, streaming."""
-        return self._call_iter("subscription_statuses", rows, on_invalid, api_version=None, batch_size=batch_size)
+        return self._call_iter(
+            "subscription_statuses", rows, on_invalid, api_version=api_version, batch_size=batch_size
+        )
 
 
 class AsyncSubscriptionStatuses(_Async):
@@ -224,21 +248,27 @@ class AsyncSubscriptionStatuses(_Async):
         self,
         rows: Iterable[Any] | AsyncIterable[Any],
         *,
+        api_version: ApiVersion | None = None,
         batch_size: int | None = None,
         on_invalid: OnInvalid | None = None,
     ) -> BatchResult:
         """Write subscription statuses; see :meth:`SubscriptionStatuses.write`."""
-        return await self._call("subscription_statuses", rows, on_invalid, api_version=None, batch_size=batch_size)
+        return await self._call(
+            "subscription_statuses", rows, on_invalid, api_version=api_version, batch_size=batch_size
+        )
 
     def write_iter(
         self,
         rows: Iterable[Any] | AsyncIterable[Any],
         *,
+        api_version: ApiVersion | None = None,
         batch_size: int | None = None,
         on_invalid: OnInvalid | None = None,
     ) -> AsyncIterator[BatchResult]:
         """Stream results part by part."""
-        return self._call_iter("subscription_statuses", rows, on_invalid, api_version=None, batch_size=batch_size)
+        return self._call_iter(
+            "subscription_statuses", rows, on_invalid, api_version=api_version, batch_size=batch_size
+        )
 
 
 class TimelineEvents(_Sync):
@@ -248,6 +278,7 @@ class TimelineEvents(_Sync):
         self,
         rows: Iterable[Any],
         *,
+        api_version: ApiVersion | None = None,
         batch_size: int | None = None,
         on_invalid: OnInvalid | None = None,
         existing_is_success: bool = False,
@@ -264,7 +295,7 @@ class TimelineEvents(_Sync):
             "timeline_events",
             rows,
             on_invalid,
-            api_version=None,
+            api_version=api_version,
             batch_size=batch_size,
             existing_is_success=existing_is_success,
         )
@@ -273,6 +304,7 @@ class TimelineEvents(_Sync):
         self,
         rows: Iterable[Any],
         *,
+        api_version: ApiVersion | None = None,
         batch_size: int | None = None,
         on_invalid: OnInvalid | None = None,
         existing_is_success: bool = False,
@@ -282,7 +314,7 @@ class TimelineEvents(_Sync):
             "timeline_events",
             rows,
             on_invalid,
-            api_version=None,
+            api_version=api_version,
             batch_size=batch_size,
             existing_is_success=existing_is_success,
         )
@@ -295,6 +327,7 @@ class AsyncTimelineEvents(_Async):
         self,
         rows: Iterable[Any] | AsyncIterable[Any],
         *,
+        api_version: ApiVersion | None = None,
         batch_size: int | None = None,
         on_invalid: OnInvalid | None = None,
         existing_is_success: bool = False,
@@ -304,7 +337,7 @@ class AsyncTimelineEvents(_Async):
             "timeline_events",
             rows,
             on_invalid,
-            api_version=None,
+            api_version=api_version,
             batch_size=batch_size,
             existing_is_success=existing_is_success,
         )
@@ -313,6 +346,7 @@ class AsyncTimelineEvents(_Async):
         self,
         rows: Iterable[Any] | AsyncIterable[Any],
         *,
+        api_version: ApiVersion | None = None,
         batch_size: int | None = None,
         on_invalid: OnInvalid | None = None,
         existing_is_success: bool = False,
@@ -322,7 +356,7 @@ class AsyncTimelineEvents(_Async):
             "timeline_events",
             rows,
             on_invalid,
-            api_version=None,
+            api_version=api_version,
             batch_size=batch_size,
             existing_is_success=existing_is_success,
         )

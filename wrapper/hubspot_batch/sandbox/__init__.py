@@ -68,6 +68,7 @@ path                                                      endpoint name
 /communication-preferences/v4/statuses/batch/write        statuses
 /communication-preferences/2026-03/statuses/batch/write   statuses
 /integrators/timeline/v3/events/batch/create              timeline
+/integrators/timeline/2026-03/events/batch                timeline
 ========================================================  ================
 
 Order of checks
@@ -214,6 +215,14 @@ timeline (201 / 207)
     stored again; counted in ``timeline_duplicates_rejected``); both with
     ``context: {"id": [<id>]}``. Results echo the input plus ``objectType:
     "CONTACT"``, ``createdAt`` and ``timestamp`` (now when not given).
+timeline 2026-03 (200, all or none)
+    Inputs are occurrences: ``eventTypeName``, ``id``, ``properties``
+    (object) and one of ``objectId``/``email``/``utk`` (plus the optional
+    fields of v3 and ``objectTypeFullyQualifiedName``). A missing field or
+    object reference: whole-batch 400 ``VALIDATION_ERROR`` ("none were
+    accepted"); any ``(eventTypeName, id)`` that already exists: whole-batch
+    409 ``CONFLICT`` with ``context.ids`` and nothing stored. Otherwise 200
+    with every occurrence echoed (``createdAt``, ``timestamp``).
 
 Top-level errors
 ================

@@ -30,7 +30,7 @@ from ._oauth import TOKEN_PATHS, issue_token
 from ._ratelimit import RateLimiter
 from ._state import SandboxState
 from ._statuses import write_statuses
-from ._timeline import create_events
+from ._timeline import create_events, create_occurrences
 from ._webhooks import update_subscriptions
 
 __all__ = ["SandboxApp"]
@@ -49,6 +49,7 @@ _ROUTES: dict[str, tuple[str, EndpointHandler]] = {
     "/communication-preferences/v4/statuses/batch/write": ("statuses", write_statuses),
     "/communication-preferences/2026-03/statuses/batch/write": ("statuses", write_statuses),
     "/integrators/timeline/v3/events/batch/create": ("timeline", create_events),
+    "/integrators/timeline/2026-03/events/batch": ("timeline", create_occurrences),
 }
 _WEBHOOKS = re.compile(r"^/webhooks/(v3|2026-03)/([^/]+)/subscriptions/batch/update$")
 _INT = re.compile(r"^-?[0-9]+$")

@@ -314,6 +314,22 @@ class SandboxState:
             self._applied("statuses", len(out))
         return out
 
+    def create_timeline_events_atomically(
+        self, events: Sequence[tuple[tuple[str, str], dict[str, Any]]]
+    ) -> list[tuple[str, str]]:
+        """Store every event, or none when any already exists; return the keys that existed."""
+        with self._lock:
+            existing = [key for key, _ in events if key in self._timeline]
+            for key, _ in events:
+                self._timeline_attempts[key] += 1
+            if existing:
+                self._timeline_duplicates += len(existing)
+                return existing
+            for key, event in events:
+                self._timeline[key] = event
+            self._applied("timeline", len(events))
+        return []
+
     def create_timeline_events(self, events: Sequence[tuple[tuple[str, str], dict[str, Any]]]) -> list[bool]:
         """Store new events; for each, True if created, False if it already existed."""
         created: list[bool] = []

@@ -1,13 +1,13 @@
-"""POST /integrators/timeline/v3/events/batch/create."""
+"""POST /integrators/timeline/v3/events/batch/create and /integrators/timeline/2026-03/events/batch."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from ._batch import EndpointContext, EndpointResult, check_duplicates, req_str
-from ._errors import validation_error
+from ._errors import BatchRejected, error_body, java_list, validation_error
 
-__all__ = ["create_events"]
+__all__ = ["create_events", "create_occurrences"]
 
 _ECHOED_STR = ("objectId", "email", "utk", "domain", "customObjectTypeId", "timestamp")
 _IFRAME_KEYS = ("linkLabel", "headerLabel", "url", "width", "height")
@@ -76,3 +76,44 @@ def create_events(ctx: EndpointContext, inputs: list[dict[str, Any]]) -> Endpoin
             )
     errors.sort(key=lambda pair: pair[0])
     return EndpointResult(207 if errors else 201, results, [e for _, e in errors])
+
+
+def create_occurrences(ctx: EndpointContext, inputs: list[dict[str, Any]]) -> EndpointResult:
+    """2026-03: create event occurrences, all or none.
+
+    A validation problem anywhere answers 400 and a repeated ``id`` (one that
+    already exists for its ``eventTypeName``) answers 409; either rejects the
+    whole batch ("none were accepted").
+    """
+    keyed: list[tuple[tuple[str, str], dict[str, Any]]] = []
+    for index, item in enumerate(inputs):
+        key = (req_str(item, "eventTypeName", index), req_str(item, "id", index))
+        if not isinstance(item.get("properties"), dict):
+            raise validation_error(
+                f"Invalid input: inputs[{index}].properties is required and must be an object; none were accepted"
+            )
+        if not any(item.get(k) not in (None, "") for k in ("objectId", "email", "utk")):
+            raise validation_error(
+                f"Invalid input: inputs[{index}] (id '{key[1]}') must reference an object: set one of objectId, "
+                "email or utk; none were accepted",
+                context={"ids": [key[1]]},
+            )
+        keyed.append((key, item))
+    check_duplicates([eid for (_, eid), _ in keyed], keys=[key for key, _ in keyed])
+    events = []
+    for key, item in keyed:
+        event = {k: v for k, v in item.items() if v is not None}
+        event.setdefault("timestamp", ctx.now)
+        event.setdefault("objectTypeFullyQualifiedName", "0-1")
+        event["createdAt"] = ctx.now
+        events.append((key, event))
+    existing = ctx.state.create_timeline_events_atomically(events)
+    if existing:
+        ids = [event_id for _, event_id in existing]
+        body = error_body(
+            f"Events with these ids already exist: {java_list(ids)}; none were accepted",
+            "CONFLICT",
+            context={"ids": ids},
+        )
+        raise BatchRejected(body, status=409)
+    return EndpointResult(200, [event for _, event in events])
