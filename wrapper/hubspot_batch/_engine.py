@@ -256,6 +256,10 @@ class Job:
                         self._buffered -= len(run)
                         condition.notify_all()
                     yield self._part(run)
+                if read is not None and next_index < read and queue.empty():
+                    # Every outcome is queued before the end marker: a gap here is a bug.
+                    await producer  # re-raises an internal error of the producer
+                    raise RuntimeError(f"internal error: inputs {next_index}..{read - 1} got no outcome")
             await producer
         finally:
             if not producer.done():
@@ -302,36 +306,41 @@ class Job:
             task.add_done_callback(tasks.discard)
 
         try:
-            async for entry in source:
-                read += 1
-                if isinstance(entry, Outcome):
-                    async with condition:
-                        self._buffered += 1
-                    self._count([entry])
-                    await queue.put([entry])
-                    continue
-                for chunk in chunker.add(entry):
+            try:
+                async for entry in source:
+                    read += 1
+                    if isinstance(entry, Outcome):
+                        async with condition:
+                            self._buffered += 1
+                        self._count([entry])
+                        await queue.put([entry])
+                        continue
+                    for chunk in chunker.add(entry):
+                        await launch(chunk)
+                for chunk in chunker.flush():
                     await launch(chunk)
-            for chunk in chunker.flush():
-                await launch(chunk)
-        except asyncio.CancelledError:
-            raise
-        except BaseException as exc:  # the caller's iterable failed: report held rows, re-raise later
-            self._source_error = exc
-            held = [item for chunk in chunker.flush() for item in chunk.items]
-            if held:
-                reason = f"not sent: reading the input failed at input {read} ({type(exc).__name__})"
-                outcomes = self._not_sent(held, "INPUT_ERROR", reason)
-                async with condition:
-                    self._buffered += len(outcomes)
-                await queue.put(outcomes)
-        try:
+            except asyncio.CancelledError:
+                raise
+            except BaseException as exc:  # the caller's iterable failed: report held rows, re-raise later
+                self._source_error = exc
+                held = [item for chunk in chunker.flush() for item in chunk.items]
+                if held:
+                    reason = f"not sent: reading the input failed at input {read} ({type(exc).__name__})"
+                    outcomes = self._not_sent(held, "INPUT_ERROR", reason)
+                    async with condition:
+                        self._buffered += len(outcomes)
+                    await queue.put(outcomes)
             if tasks:
                 await asyncio.gather(*tasks)
-        finally:
+        except BaseException:
+            # Cancelled (the caller stopped iterating) or an internal error:
+            # stop every batch still under way rather than let it run unseen.
             for task in tasks:
                 task.cancel()
-        await queue.put(_End(read))
+            raise
+        finally:
+            # Always tell the consumer how many rows were read, so it never waits forever.
+            queue.put_nowait(_End(read))
 
     async def _process(
         self,
