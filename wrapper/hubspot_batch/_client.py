@@ -15,9 +15,10 @@ from typing import Any, TypeVar
 import httpx
 
 from ._auth import Credentials, TokenSource
+from ._chunks import Item
 from ._endpoints import ApiVersion, Endpoint, EndpointName, endpoint
-from ._engine import Job, OnInvalid, Runtime, iterate, prepare_all, prepared_source
-from ._errors import ConfigurationError
+from ._engine import Job, OnInvalid, Runtime, iterate, prepare_all, prepare_row, prepared_source
+from ._errors import ConfigurationError, InputIssue
 from ._limiter import TIERS, LimiterBackend, LocalLimiter, RateTier, RollingWindow
 from ._resources import (
     AsyncCommunications,
@@ -139,6 +140,16 @@ class _Core:
             progress=self.progress,
             total=total,
         )
+
+    def validate(self, name: EndpointName, rows: Iterable[Any], api_version: str | None) -> tuple[InputIssue, ...]:
+        """Every problem in ``rows`` (index and field of each), sending nothing."""
+        ep = endpoint(name, api_version or self.api_version)
+        issues: list[InputIssue] = []
+        for index, row in enumerate(rows):
+            prepared = prepare_row(ep, index, row, "validate")
+            if not isinstance(prepared, Item):
+                issues.extend(prepared)
+        return tuple(issues)
 
     async def collect(self, job: Job, rows: Rows, on_invalid: OnInvalid | None) -> BatchResult:
         """Read every row, check them all (nothing is sent if one is invalid), send, and return one result."""

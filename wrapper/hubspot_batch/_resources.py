@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Coroutine, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._endpoints import ApiVersion
+from ._endpoints import ApiVersion, EndpointName
 from ._engine import OnInvalid
+from ._errors import InputIssue
 from ._results import BatchResult
 
 if TYPE_CHECKING:
     from ._client import _Core
-    from ._endpoints import EndpointName
 
 __all__ = [
     "AsyncCommunications",
@@ -35,7 +35,20 @@ Runner = Callable[[Coroutine[Any, Any, Any]], Any]
 Iterate = Callable[[AsyncGenerator[BatchResult, None]], Iterator[BatchResult]]
 
 
-class _Sync:
+class _Checks:
+    _core: _Core
+    _name: EndpointName
+
+    def validate(self, rows: Iterable[Any], *, api_version: ApiVersion | None = None) -> tuple[InputIssue, ...]:
+        """Check rows against the endpoint's schema without sending anything.
+
+        Returns every problem found (each names the row's index and the
+        field); an empty tuple means every row would be sent as it is.
+        """
+        return self._core.validate(self._name, rows, api_version)
+
+
+class _Sync(_Checks):
     def __init__(self, core: _Core, run: Runner, iterate: Iterate) -> None:
         self._core = core
         self._run = run
@@ -51,7 +64,7 @@ class _Sync:
         return self._iterate(self._core.stream(self._core.job(name, **job), rows, on_invalid))
 
 
-class _Async:
+class _Async(_Checks):
     def __init__(self, core: _Core) -> None:
         self._core = core
 
@@ -68,6 +81,8 @@ class _Async:
 
 class Communications(_Sync):
     """CRM communications: ``POST /crm/v3/objects/communications/batch/update``."""
+
+    _name: EndpointName = "communications"
 
     def update(
         self,
@@ -99,6 +114,8 @@ class Communications(_Sync):
 class AsyncCommunications(_Async):
     """CRM communications: ``POST /crm/v3/objects/communications/batch/update``."""
 
+    _name: EndpointName = "communications"
+
     async def update(
         self,
         rows: Iterable[Any] | AsyncIterable[Any],
@@ -124,6 +141,8 @@ class AsyncCommunications(_Async):
 
 class WebhookSubscriptions(_Sync):
     """Webhook subscriptions of an app: ``POST /webhooks/{v3|2026-03}/{appId}/subscriptions/batch/update``."""
+
+    _name: EndpointName = "webhook_subscriptions"
 
     def update_subscriptions(
         self,
@@ -169,6 +188,8 @@ class WebhookSubscriptions(_Sync):
 class AsyncWebhookSubscriptions(_Async):
     """Webhook subscriptions of an app: ``POST /webhooks/{v3|2026-03}/{appId}/subscriptions/batch/update``."""
 
+    _name: EndpointName = "webhook_subscriptions"
+
     async def update_subscriptions(
         self,
         app_id: int,
@@ -213,6 +234,8 @@ class AsyncWebhookSubscriptions(_Async):
 class SubscriptionStatuses(_Sync):
     """Communication preferences: ``POST /communication-preferences/v4/statuses/batch/write``."""
 
+    _name: EndpointName = "subscription_statuses"
+
     def write(
         self,
         rows: Iterable[Any],
@@ -244,6 +267,8 @@ class SubscriptionStatuses(_Sync):
 class AsyncSubscriptionStatuses(_Async):
     """Communication preferences: ``POST /communication-preferences/v4/statuses/batch/write``."""
 
+    _name: EndpointName = "subscription_statuses"
+
     async def write(
         self,
         rows: Iterable[Any] | AsyncIterable[Any],
@@ -273,6 +298,8 @@ class AsyncSubscriptionStatuses(_Async):
 
 class TimelineEvents(_Sync):
     """Timeline events: ``POST /integrators/timeline/v3/events/batch/create``."""
+
+    _name: EndpointName = "timeline_events"
 
     def create_events(
         self,
@@ -322,6 +349,8 @@ class TimelineEvents(_Sync):
 
 class AsyncTimelineEvents(_Async):
     """Timeline events: ``POST /integrators/timeline/v3/events/batch/create``."""
+
+    _name: EndpointName = "timeline_events"
 
     async def create_events(
         self,

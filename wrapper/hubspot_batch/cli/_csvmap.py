@@ -98,4 +98,3 @@ def convert_record(columns: Sequence[Column], cells: Sequence[str], spec: FieldS
         nested = row.setdefault(parent_name, {})
         nested[key] = _convert(cell, parent.child(key) if parent is not None else None)
     return row
-
