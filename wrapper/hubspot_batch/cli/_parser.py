@@ -56,6 +56,9 @@ input:
 credentials:
   HUBSPOT_ACCESS_TOKEN        private-app or OAuth access token (bearer)
   HUBSPOT_DEVELOPER_API_KEY   developer API key (webhook subscriptions only)
+  HUBSPOT_CLIENT_ID, HUBSPOT_CLIENT_SECRET, HUBSPOT_REFRESH_TOKEN
+                              an OAuth app: access tokens are fetched and renewed
+                              as they expire (instead of HUBSPOT_ACCESS_TOKEN)
   Without either (and without --base-url elsewhere), or with --sandbox, the run
   goes to a sandbox started in this process on 127.0.0.1.
 

@@ -29,7 +29,7 @@ from ._outputs import OutputWriter, write_summary
 from ._progress import ProgressDisplay, format_duration
 from ._redact import RedactingStream, TextSink
 from ._spec import item_spec
-from ._target import KEY_ENV, TOKEN_ENV, Target, UsageError, resolve_target
+from ._target import KEY_ENV, OAUTH_ENV, TOKEN_ENV, Target, UsageError, resolve_target
 
 __all__ = ["run_command"]
 
@@ -233,6 +233,7 @@ def run_command(args: argparse.Namespace, *, env: Mapping[str, str], out: Redact
     """Run ``hubspot-batch run`` with parsed ``args``; returns the exit status."""
     started = time.monotonic()
     secrets = [args.access_token, args.developer_api_key, env.get(TOKEN_ENV), env.get(KEY_ENV)]
+    secrets += [env.get(name) for name in OAUTH_ENV[1:]]  # the client secret and the refresh token
     err.hide(secrets)
     out.hide(secrets)
     _logging(args.verbose, err)

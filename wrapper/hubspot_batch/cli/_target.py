@@ -2,7 +2,10 @@
 
 Credentials come from ``HUBSPOT_ACCESS_TOKEN`` and ``HUBSPOT_DEVELOPER_API_KEY``
 (or ``--access-token`` / ``--developer-api-key``, with a warning: secrets on a
-command line end up in shell history and process lists). They are held only
+command line end up in shell history and process lists), or for OAuth apps
+from ``HUBSPOT_CLIENT_ID``, ``HUBSPOT_CLIENT_SECRET`` and
+``HUBSPOT_REFRESH_TOKEN`` (the library then refreshes access tokens as they
+expire). They are held only
 to be passed to the library and never printed. With ``--sandbox``, or with no
 credentials at all and the default base URL, the run goes to a sandbox
 started in this process on 127.0.0.1, with a dummy token.
@@ -14,15 +17,16 @@ from collections.abc import Mapping
 
 import attrs
 
-from hubspot_batch import DEFAULT_BASE_URL
+from hubspot_batch import DEFAULT_BASE_URL, OAuthRefresher, TokenProvider
 from hubspot_batch.sandbox import SandboxConfig, SandboxServer
 
 from ._redact import TextSink
 
-__all__ = ["KEY_ENV", "SANDBOX_NOTICE", "TOKEN_ENV", "Target", "UsageError", "resolve_target"]
+__all__ = ["KEY_ENV", "OAUTH_ENV", "SANDBOX_NOTICE", "TOKEN_ENV", "Target", "UsageError", "resolve_target"]
 
 TOKEN_ENV = "HUBSPOT_ACCESS_TOKEN"
 KEY_ENV = "HUBSPOT_DEVELOPER_API_KEY"
+OAUTH_ENV = ("HUBSPOT_CLIENT_ID", "HUBSPOT_CLIENT_SECRET", "HUBSPOT_REFRESH_TOKEN")
 SANDBOX_NOTICE = "no HubSpot credentials set: running against the built-in sandbox (nothing leaves this machine)"
 SANDBOX_TOKEN = "sandbox-dummy-token"  # the sandbox accepts any token
 
@@ -39,7 +43,7 @@ class Target:
     """The base URL and credentials of a run, and the sandbox behind it when there is one."""
 
     base_url: str
-    access_token: str | None = attrs.field(default=None, repr=False)
+    access_token: str | TokenProvider | None = attrs.field(default=None, repr=False)
     developer_api_key: str | None = attrs.field(default=None, repr=False)
     server: SandboxServer | None = attrs.field(default=None, repr=False)
 
@@ -75,8 +79,15 @@ def resolve_target(
     err: TextSink,
 ) -> Target:
     """Decide where to send; start the built-in sandbox when needed (and say so on ``err``)."""
-    token = _secret(access_token, env, TOKEN_ENV, "--access-token", err)
+    token: str | TokenProvider | None = _secret(access_token, env, TOKEN_ENV, "--access-token", err)
     key = _secret(developer_api_key, env, KEY_ENV, "--developer-api-key", err)
+    oauth = [env.get(name) or None for name in OAUTH_ENV]
+    if token is None and any(oauth):
+        missing = [name for name, value in zip(OAUTH_ENV, oauth, strict=True) if not value]
+        if missing:
+            raise UsageError(f"OAuth credentials need {', '.join(OAUTH_ENV)}; missing: {', '.join(missing)}")
+        client_id, client_secret, refresh_token = (str(v) for v in oauth)
+        token = OAuthRefresher(client_id, client_secret, refresh_token)
     if sandbox:
         return _builtin("--sandbox: running against the built-in sandbox (nothing leaves this machine)", err)
     if token is None and key is None:
