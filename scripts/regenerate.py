@@ -112,37 +112,35 @@ def _without_descriptions(node: Json) -> Json:
 def merge(documents: list[tuple[str, Json]]) -> Json:
     """One OpenAPI document from several; clashing component names get prefixes.
 
-    Components that differ only in their descriptions count as the same (the
-    first document's wording is kept). A component name shared by documents
-    whose definitions differ is renamed
-    in every document that has it (``{DocumentPrefix}{Name}``). Renaming can
-    make components that referred to it differ too, so this repeats until
-    nothing changes. The result depends only on the inputs.
+    Components that differ only in descriptions and examples count as the same
+    (the first document's wording is kept). When documents define one name
+    differently, the first document (in ``specs/sources.yaml`` order) keeps
+    the name and each later one uses ``{DocumentPrefix}{Name}``
+    (``Webhooks202603SubscriptionResponse``), so adding a spec never renames
+    a model that users already import. Renaming can make components that
+    refer to it differ too, so this repeats until nothing changes. The result
+    depends only on the inputs and their order.
     """
-    clashes: set[tuple[str, str]] = set()
+    renames: dict[int, dict[tuple[str, str], str]] = {i: {} for i in range(len(documents))}
     while True:
         renamed = []
-        for spec_name, doc in documents:
-            renames = {
-                key: _prefix(spec_name) + key[1]
-                for key in clashes
-                if key[1] in doc.get("components", {}).get(key[0], {})
-            }
-            doc = _rewrite_refs(copy.deepcopy(doc), renames)
-            for (kind, old), new in renames.items():
+        for i, (spec_name, doc) in enumerate(documents):
+            doc = _rewrite_refs(copy.deepcopy(doc), renames[i])
+            for (kind, old), new in renames[i].items():
                 doc["components"][kind][new] = doc["components"][kind].pop(old)
             renamed.append((spec_name, doc))
-        seen: dict[tuple[str, str], str] = {}
-        new_clashes = set()
-        for _, doc in renamed:
+        owner: dict[tuple[str, str], str] = {}
+        found = False
+        for i, (spec_name, doc) in enumerate(renamed):
             for kind, items in doc.get("components", {}).items():
                 for name, value in items.items():
                     text = json.dumps(_without_descriptions(value), sort_keys=True)
-                    if seen.setdefault((kind, name), text) != text:
-                        new_clashes.add((kind, name))
-        if not new_clashes:
+                    if owner.setdefault((kind, name), text) != text:
+                        original = next((o for (k, o), n in renames[i].items() if k == kind and n == name), name)
+                        renames[i][(kind, original)] = _prefix(spec_name) + original
+                        found = True
+        if not found:
             break
-        clashes |= new_clashes
     merged: Json = {
         "openapi": "3.0.1",
         "info": {

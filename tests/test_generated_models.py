@@ -139,8 +139,8 @@ def test_extraction_rejects_disagreeing_repeats() -> None:
 # CRM communications: the example carries `errors`, as a 207 body does; the 200
 # model declares `errors` too, so it has to parse with both.
 SEED_MODELS: list[tuple[str, type[Any]]] = [
-    ("webhooks-v3", m.WebhooksV3BatchResponseSubscriptionResponse),
-    ("webhooks-v3", m.WebhooksV3BatchResponseSubscriptionResponseWithErrors),
+    ("webhooks-v3", m.BatchResponseSubscriptionResponse),
+    ("webhooks-v3", m.BatchResponseSubscriptionResponseWithErrors),
     ("webhooks-2026-03", m.Webhooks202603BatchResponseSubscriptionResponse),
     ("webhooks-2026-03", m.Webhooks202603BatchResponseSubscriptionResponseWithErrors),
     ("crm-communications-v3", m.BatchResponseSimplePublicObjectWithErrors),
@@ -163,7 +163,7 @@ def test_seed_response_round_trips(name: str, model: type[Any]) -> None:
 def test_webhooks_v3_unknown_event_type_is_kept() -> None:
     body = seed_response("webhooks-v3")
     assert {r["eventType"] for r in body["results"]} == {"contact.propertyChange", "contact.create"}
-    parsed = m.WebhooksV3BatchResponseSubscriptionResponse.from_dict(body)
+    parsed = m.BatchResponseSubscriptionResponse.from_dict(body)
     assert [r.event_type for r in parsed.results] == ["contact.propertyChange", "contact.create"]
     assert [r.id for r in parsed.results] == ["1234", "4567"]
     assert [r.active for r in parsed.results] == [True, False]
@@ -306,8 +306,8 @@ RESPONSE_EXAMPLES = list(_response_examples())
 
 # Which generated model a (spec, schema) pair became after the merge prefixed clashing names.
 SCHEMA_MODELS: dict[str, type[Any]] = {
-    "webhooks-v3:BatchResponseSubscriptionResponse": m.WebhooksV3BatchResponseSubscriptionResponse,
-    "webhooks-v3:BatchResponseSubscriptionResponseWithErrors": m.WebhooksV3BatchResponseSubscriptionResponseWithErrors,
+    "webhooks-v3:BatchResponseSubscriptionResponse": m.BatchResponseSubscriptionResponse,
+    "webhooks-v3:BatchResponseSubscriptionResponseWithErrors": m.BatchResponseSubscriptionResponseWithErrors,
     "webhooks-2026-03:BatchResponseSubscriptionResponse": m.Webhooks202603BatchResponseSubscriptionResponse,
     "webhooks-2026-03:BatchResponseSubscriptionResponseWithErrors": (
         m.Webhooks202603BatchResponseSubscriptionResponseWithErrors
@@ -357,13 +357,13 @@ DISPATCH: list[tuple[ModuleType, int, type[Any], str]] = [
     (
         batch_update_webhook_subscriptions_v3,
         200,
-        m.WebhooksV3BatchResponseSubscriptionResponse,
+        m.BatchResponseSubscriptionResponse,
         "webhooks-v3",
     ),
     (
         batch_update_webhook_subscriptions_v3,
         207,
-        m.WebhooksV3BatchResponseSubscriptionResponseWithErrors,
+        m.BatchResponseSubscriptionResponseWithErrors,
         "webhooks-v3",
     ),
     (

@@ -16,15 +16,17 @@ from typing import Any, Literal
 
 import attrs
 from hubspot_batch_api.models import (
+    AppEventOccurrence,
+    CrmCommunications202603SimplePublicObject,
     PublicStatus,
     PublicStatusRequest,
     SimplePublicObject,
     SimplePublicObjectBatchInput,
     SubscriptionBatchUpdateRequest,
+    SubscriptionResponse,
     TimelineEvent,
     TimelineEventResponse,
     Webhooks202603SubscriptionResponse,
-    WebhooksV3SubscriptionResponse,
 )
 
 from ._validate import EMAIL, Checker, compile_schema, openapi_document, request_item_schema
@@ -119,6 +121,19 @@ def _check_timeline_target(row: Row, problems: list[tuple[str, str]]) -> None:
         problems.append(("objectId", "one of objectId, email or utk is required to say which record the event is on"))
 
 
+def _check_occurrence(row: Row, problems: list[tuple[str, str]]) -> None:
+    _check_timeline_target(row, problems)
+    v3_fields = [f for f in ("eventTemplateId", "tokens") if f in row]
+    if v3_fields:
+        problems.append(
+            (
+                v3_fields[0],
+                "is a v3 field: API version 2026-03 takes event occurrences with eventTypeName and properties "
+                "instead of eventTemplateId and tokens (send v3-shaped events with api_version='v3')",
+            )
+        )
+
+
 def _webhooks(version: str, result_model: type) -> Endpoint:
     return Endpoint(
         name="webhook_subscriptions",
@@ -134,25 +149,26 @@ def _webhooks(version: str, result_model: type) -> Endpoint:
     )
 
 
-ENDPOINTS: Mapping[tuple[EndpointName, str], Endpoint] = {
-    ("webhook_subscriptions", "v3"): _webhooks("v3", WebhooksV3SubscriptionResponse),
-    ("webhook_subscriptions", "2026-03"): _webhooks("2026-03", Webhooks202603SubscriptionResponse),
-    ("communications", "v3"): Endpoint(
+def _communications(version: str, path: str, result_model: type) -> Endpoint:
+    return Endpoint(
         name="communications",
-        version="v3",
-        path_template="/crm/v3/objects/communications/batch/update",
+        version=version,
+        path_template=path,
         input_model=SimplePublicObjectBatchInput,
-        result_model=SimplePublicObject,
+        result_model=result_model,
         scope="crm.objects.contacts.write",
         duplicate_key=lambda row: (row.get("idProperty") or "", _text(row.get("id"))),
         result_keys=(("objectWriteTraceId",), ("id",)),
         error_keys={"objectWriteTraceId": "objectWriteTraceId", "ids": "id"},
         trace_ids=True,
-    ),
-    ("subscription_statuses", "v4"): Endpoint(
+    )
+
+
+def _statuses(version: str, path: str) -> Endpoint:
+    return Endpoint(
         name="subscription_statuses",
-        version="v4",
-        path_template="/communication-preferences/v4/statuses/batch/write",
+        version=version,
+        path_template=path,
         input_model=PublicStatusRequest,
         result_model=PublicStatus,
         scope="communication_preferences.statuses.batch.write",
@@ -170,6 +186,21 @@ ENDPOINTS: Mapping[tuple[EndpointName, str], Endpoint] = {
             "subscriptionIds": "subscriptionId",
         },
         extra_check=_check_email,
+    )
+
+
+_TIMELINE_ERROR_KEYS = {"id": "id", "ids": "id", "eventIds": "id", "eventId": "id"}
+
+ENDPOINTS: Mapping[tuple[EndpointName, str], Endpoint] = {
+    ("webhook_subscriptions", "v3"): _webhooks("v3", SubscriptionResponse),
+    ("webhook_subscriptions", "2026-03"): _webhooks("2026-03", Webhooks202603SubscriptionResponse),
+    ("communications", "v3"): _communications("v3", "/crm/v3/objects/communications/batch/update", SimplePublicObject),
+    ("communications", "2026-03"): _communications(
+        "2026-03", "/crm/objects/2026-03/communications/batch/update", CrmCommunications202603SimplePublicObject
+    ),
+    ("subscription_statuses", "v4"): _statuses("v4", "/communication-preferences/v4/statuses/batch/write"),
+    ("subscription_statuses", "2026-03"): _statuses(
+        "2026-03", "/communication-preferences/2026-03/statuses/batch/write"
     ),
     ("timeline_events", "v3"): Endpoint(
         name="timeline_events",
@@ -180,9 +211,22 @@ ENDPOINTS: Mapping[tuple[EndpointName, str], Endpoint] = {
         scope="timeline",
         duplicate_key=lambda row: (_text(row.get("eventTemplateId")), _text(row.get("id"))),
         result_keys=(("id",),),
-        error_keys={"id": "id", "ids": "id", "eventIds": "id", "eventId": "id"},
+        error_keys=_TIMELINE_ERROR_KEYS,
         creates=True,
         extra_check=_check_timeline_target,
+    ),
+    ("timeline_events", "2026-03"): Endpoint(
+        name="timeline_events",
+        version="2026-03",
+        path_template="/integrators/timeline/2026-03/events/batch",
+        input_model=AppEventOccurrence,
+        result_model=AppEventOccurrence,
+        scope="timeline",
+        duplicate_key=lambda row: (_text(row.get("eventTypeName")), _text(row.get("id"))),
+        result_keys=(("id",),),
+        error_keys=_TIMELINE_ERROR_KEYS,
+        creates=True,
+        extra_check=_check_occurrence,
     ),
 }
 """Every supported (endpoint, API version)."""

@@ -2,6 +2,10 @@
 # Do not edit: change specs/overrides.yaml or scripts/generator-config.yaml and regenerate.
 """Contains all the data models used in inputs/outputs"""
 
+from .app_event_occurrence import AppEventOccurrence
+from .app_event_occurrence_extra_data import AppEventOccurrenceExtraData
+from .app_event_occurrence_properties import AppEventOccurrenceProperties
+from .batch_input_app_event_occurrence import BatchInputAppEventOccurrence
 from .batch_input_public_status_request import BatchInputPublicStatusRequest
 from .batch_input_simple_public_object_batch_input import (
     BatchInputSimplePublicObjectBatchInput,
@@ -10,6 +14,10 @@ from .batch_input_subscription_batch_update_request import (
     BatchInputSubscriptionBatchUpdateRequest,
 )
 from .batch_input_timeline_event import BatchInputTimelineEvent
+from .batch_response_app_event_occurrence import BatchResponseAppEventOccurrence
+from .batch_response_app_event_occurrence_links import (
+    BatchResponseAppEventOccurrenceLinks,
+)
 from .batch_response_public_status import BatchResponsePublicStatus
 from .batch_response_public_status_links import BatchResponsePublicStatusLinks
 from .batch_response_simple_public_object import BatchResponseSimplePublicObject
@@ -22,6 +30,16 @@ from .batch_response_simple_public_object_with_errors import (
 from .batch_response_simple_public_object_with_errors_links import (
     BatchResponseSimplePublicObjectWithErrorsLinks,
 )
+from .batch_response_subscription_response import BatchResponseSubscriptionResponse
+from .batch_response_subscription_response_links import (
+    BatchResponseSubscriptionResponseLinks,
+)
+from .batch_response_subscription_response_with_errors import (
+    BatchResponseSubscriptionResponseWithErrors,
+)
+from .batch_response_subscription_response_with_errors_links import (
+    BatchResponseSubscriptionResponseWithErrorsLinks,
+)
 from .batch_response_timeline_event_response import BatchResponseTimelineEventResponse
 from .batch_response_timeline_event_response_links import (
     BatchResponseTimelineEventResponseLinks,
@@ -31,6 +49,21 @@ from .batch_response_timeline_event_response_with_errors import (
 )
 from .batch_response_timeline_event_response_with_errors_links import (
     BatchResponseTimelineEventResponseWithErrorsLinks,
+)
+from .crm_communications_202603_batch_response_simple_public_object import (
+    CrmCommunications202603BatchResponseSimplePublicObject,
+)
+from .crm_communications_202603_batch_response_simple_public_object_links import (
+    CrmCommunications202603BatchResponseSimplePublicObjectLinks,
+)
+from .crm_communications_202603_simple_public_object import (
+    CrmCommunications202603SimplePublicObject,
+)
+from .crm_communications_202603_simple_public_object_properties import (
+    CrmCommunications202603SimplePublicObjectProperties,
+)
+from .crm_communications_202603_simple_public_object_properties_with_history import (
+    CrmCommunications202603SimplePublicObjectPropertiesWithHistory,
 )
 from .error import Error
 from .error_context_type_0 import ErrorContextType0
@@ -55,6 +88,7 @@ from .standard_error import StandardError
 from .standard_error_context import StandardErrorContext
 from .standard_error_links import StandardErrorLinks
 from .subscription_batch_update_request import SubscriptionBatchUpdateRequest
+from .subscription_response import SubscriptionResponse
 from .timeline_event import TimelineEvent
 from .timeline_event_extra_data import TimelineEventExtraData
 from .timeline_event_i_frame import TimelineEventIFrame
@@ -76,35 +110,37 @@ from .webhooks_202603_batch_response_subscription_response_with_errors_links imp
     Webhooks202603BatchResponseSubscriptionResponseWithErrorsLinks,
 )
 from .webhooks_202603_subscription_response import Webhooks202603SubscriptionResponse
-from .webhooks_v3_batch_response_subscription_response import (
-    WebhooksV3BatchResponseSubscriptionResponse,
-)
-from .webhooks_v3_batch_response_subscription_response_links import (
-    WebhooksV3BatchResponseSubscriptionResponseLinks,
-)
-from .webhooks_v3_batch_response_subscription_response_with_errors import (
-    WebhooksV3BatchResponseSubscriptionResponseWithErrors,
-)
-from .webhooks_v3_batch_response_subscription_response_with_errors_links import (
-    WebhooksV3BatchResponseSubscriptionResponseWithErrorsLinks,
-)
-from .webhooks_v3_subscription_response import WebhooksV3SubscriptionResponse
 
 __all__ = (
+    "AppEventOccurrence",
+    "AppEventOccurrenceExtraData",
+    "AppEventOccurrenceProperties",
+    "BatchInputAppEventOccurrence",
     "BatchInputPublicStatusRequest",
     "BatchInputSimplePublicObjectBatchInput",
     "BatchInputSubscriptionBatchUpdateRequest",
     "BatchInputTimelineEvent",
+    "BatchResponseAppEventOccurrence",
+    "BatchResponseAppEventOccurrenceLinks",
     "BatchResponsePublicStatus",
     "BatchResponsePublicStatusLinks",
     "BatchResponseSimplePublicObject",
     "BatchResponseSimplePublicObjectLinks",
     "BatchResponseSimplePublicObjectWithErrors",
     "BatchResponseSimplePublicObjectWithErrorsLinks",
+    "BatchResponseSubscriptionResponse",
+    "BatchResponseSubscriptionResponseLinks",
+    "BatchResponseSubscriptionResponseWithErrors",
+    "BatchResponseSubscriptionResponseWithErrorsLinks",
     "BatchResponseTimelineEventResponse",
     "BatchResponseTimelineEventResponseLinks",
     "BatchResponseTimelineEventResponseWithErrors",
     "BatchResponseTimelineEventResponseWithErrorsLinks",
+    "CrmCommunications202603BatchResponseSimplePublicObject",
+    "CrmCommunications202603BatchResponseSimplePublicObjectLinks",
+    "CrmCommunications202603SimplePublicObject",
+    "CrmCommunications202603SimplePublicObjectProperties",
+    "CrmCommunications202603SimplePublicObjectPropertiesWithHistory",
     "Error",
     "ErrorContextType0",
     "ErrorDetail",
@@ -124,6 +160,7 @@ __all__ = (
     "StandardErrorContext",
     "StandardErrorLinks",
     "SubscriptionBatchUpdateRequest",
+    "SubscriptionResponse",
     "TimelineEvent",
     "TimelineEventExtraData",
     "TimelineEventIFrame",
@@ -137,9 +174,4 @@ __all__ = (
     "Webhooks202603BatchResponseSubscriptionResponseWithErrors",
     "Webhooks202603BatchResponseSubscriptionResponseWithErrorsLinks",
     "Webhooks202603SubscriptionResponse",
-    "WebhooksV3BatchResponseSubscriptionResponse",
-    "WebhooksV3BatchResponseSubscriptionResponseLinks",
-    "WebhooksV3BatchResponseSubscriptionResponseWithErrors",
-    "WebhooksV3BatchResponseSubscriptionResponseWithErrorsLinks",
-    "WebhooksV3SubscriptionResponse",
 )

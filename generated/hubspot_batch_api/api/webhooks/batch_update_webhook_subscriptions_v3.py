@@ -10,13 +10,13 @@ from ...client import AuthenticatedClient, Client
 from ...models.batch_input_subscription_batch_update_request import (
     BatchInputSubscriptionBatchUpdateRequest,
 )
+from ...models.batch_response_subscription_response import (
+    BatchResponseSubscriptionResponse,
+)
+from ...models.batch_response_subscription_response_with_errors import (
+    BatchResponseSubscriptionResponseWithErrors,
+)
 from ...models.error import Error
-from ...models.webhooks_v3_batch_response_subscription_response import (
-    WebhooksV3BatchResponseSubscriptionResponse,
-)
-from ...models.webhooks_v3_batch_response_subscription_response_with_errors import (
-    WebhooksV3BatchResponseSubscriptionResponseWithErrors,
-)
 from ...types import Response
 
 
@@ -45,19 +45,17 @@ def _get_kwargs(
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> (
-    Error
-    | WebhooksV3BatchResponseSubscriptionResponse
-    | WebhooksV3BatchResponseSubscriptionResponseWithErrors
+    BatchResponseSubscriptionResponse
+    | BatchResponseSubscriptionResponseWithErrors
+    | Error
 ):
     if response.status_code == 200:
-        response_200 = WebhooksV3BatchResponseSubscriptionResponse.from_dict(
-            response.json()
-        )
+        response_200 = BatchResponseSubscriptionResponse.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 207:
-        response_207 = WebhooksV3BatchResponseSubscriptionResponseWithErrors.from_dict(
+        response_207 = BatchResponseSubscriptionResponseWithErrors.from_dict(
             response.json()
         )
 
@@ -71,9 +69,9 @@ def _parse_response(
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> Response[
-    Error
-    | WebhooksV3BatchResponseSubscriptionResponse
-    | WebhooksV3BatchResponseSubscriptionResponseWithErrors
+    BatchResponseSubscriptionResponse
+    | BatchResponseSubscriptionResponseWithErrors
+    | Error
 ]:
     return Response(
         status_code=HTTPStatus(response.status_code),
@@ -89,9 +87,9 @@ def sync_detailed(
     client: AuthenticatedClient,
     body: BatchInputSubscriptionBatchUpdateRequest,
 ) -> Response[
-    Error
-    | WebhooksV3BatchResponseSubscriptionResponse
-    | WebhooksV3BatchResponseSubscriptionResponseWithErrors
+    BatchResponseSubscriptionResponse
+    | BatchResponseSubscriptionResponseWithErrors
+    | Error
 ]:
     """Batch create event subscriptions
 
@@ -106,7 +104,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | WebhooksV3BatchResponseSubscriptionResponse | WebhooksV3BatchResponseSubscriptionResponseWithErrors]
+        Response[BatchResponseSubscriptionResponse | BatchResponseSubscriptionResponseWithErrors | Error]
     """
 
     kwargs = _get_kwargs(
@@ -127,9 +125,9 @@ def sync(
     client: AuthenticatedClient,
     body: BatchInputSubscriptionBatchUpdateRequest,
 ) -> (
-    Error
-    | WebhooksV3BatchResponseSubscriptionResponse
-    | WebhooksV3BatchResponseSubscriptionResponseWithErrors
+    BatchResponseSubscriptionResponse
+    | BatchResponseSubscriptionResponseWithErrors
+    | Error
     | None
 ):
     """Batch create event subscriptions
@@ -145,7 +143,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | WebhooksV3BatchResponseSubscriptionResponse | WebhooksV3BatchResponseSubscriptionResponseWithErrors
+        BatchResponseSubscriptionResponse | BatchResponseSubscriptionResponseWithErrors | Error
     """
 
     return sync_detailed(
@@ -161,9 +159,9 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
     body: BatchInputSubscriptionBatchUpdateRequest,
 ) -> Response[
-    Error
-    | WebhooksV3BatchResponseSubscriptionResponse
-    | WebhooksV3BatchResponseSubscriptionResponseWithErrors
+    BatchResponseSubscriptionResponse
+    | BatchResponseSubscriptionResponseWithErrors
+    | Error
 ]:
     """Batch create event subscriptions
 
@@ -178,7 +176,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | WebhooksV3BatchResponseSubscriptionResponse | WebhooksV3BatchResponseSubscriptionResponseWithErrors]
+        Response[BatchResponseSubscriptionResponse | BatchResponseSubscriptionResponseWithErrors | Error]
     """
 
     kwargs = _get_kwargs(
@@ -197,9 +195,9 @@ async def asyncio(
     client: AuthenticatedClient,
     body: BatchInputSubscriptionBatchUpdateRequest,
 ) -> (
-    Error
-    | WebhooksV3BatchResponseSubscriptionResponse
-    | WebhooksV3BatchResponseSubscriptionResponseWithErrors
+    BatchResponseSubscriptionResponse
+    | BatchResponseSubscriptionResponseWithErrors
+    | Error
     | None
 ):
     """Batch create event subscriptions
@@ -215,7 +213,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | WebhooksV3BatchResponseSubscriptionResponse | WebhooksV3BatchResponseSubscriptionResponseWithErrors
+        BatchResponseSubscriptionResponse | BatchResponseSubscriptionResponseWithErrors | Error
     """
 
     return (

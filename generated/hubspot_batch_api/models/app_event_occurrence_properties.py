@@ -8,13 +8,11 @@ from typing import Any, Self, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-T = TypeVar("T", bound="WebhooksV3BatchResponseSubscriptionResponseWithErrorsLinks")
+T = TypeVar("T", bound="AppEventOccurrenceProperties")
 
 
 @_attrs_define
-class WebhooksV3BatchResponseSubscriptionResponseWithErrorsLinks:
-    """An object containing URLs for related resources or operations."""
-
+class AppEventOccurrenceProperties:
     additional_properties: dict[str, str] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -27,10 +25,10 @@ class WebhooksV3BatchResponseSubscriptionResponseWithErrorsLinks:
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         d = dict(src_dict)
-        webhooks_v3_batch_response_subscription_response_with_errors_links = cls()
+        app_event_occurrence_properties = cls()
 
-        webhooks_v3_batch_response_subscription_response_with_errors_links.additional_properties = d
-        return webhooks_v3_batch_response_subscription_response_with_errors_links
+        app_event_occurrence_properties.additional_properties = d
+        return app_event_occurrence_properties
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,11 +8,11 @@ from typing import Any, Self, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-T = TypeVar("T", bound="WebhooksV3BatchResponseSubscriptionResponseLinks")
+T = TypeVar("T", bound="BatchResponseSubscriptionResponseLinks")
 
 
 @_attrs_define
-class WebhooksV3BatchResponseSubscriptionResponseLinks:
+class BatchResponseSubscriptionResponseLinks:
     """A collection of related links associated with the batch operation."""
 
     additional_properties: dict[str, str] = _attrs_field(init=False, factory=dict)
@@ -27,10 +27,10 @@ class WebhooksV3BatchResponseSubscriptionResponseLinks:
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         d = dict(src_dict)
-        webhooks_v3_batch_response_subscription_response_links = cls()
+        batch_response_subscription_response_links = cls()
 
-        webhooks_v3_batch_response_subscription_response_links.additional_properties = d
-        return webhooks_v3_batch_response_subscription_response_links
+        batch_response_subscription_response_links.additional_properties = d
+        return batch_response_subscription_response_links
 
     @property
     def additional_keys(self) -> list[str]:

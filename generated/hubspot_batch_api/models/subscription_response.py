@@ -11,11 +11,11 @@ from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
-T = TypeVar("T", bound="WebhooksV3SubscriptionResponse")
+T = TypeVar("T", bound="SubscriptionResponse")
 
 
 @_attrs_define
-class WebhooksV3SubscriptionResponse:
+class SubscriptionResponse:
     """Complete details for an event subscription."""
 
     active: bool
@@ -116,7 +116,7 @@ class WebhooksV3SubscriptionResponse:
         else:
             updated_at = datetime.datetime.fromisoformat(_updated_at)
 
-        webhooks_v3_subscription_response = cls(
+        subscription_response = cls(
             active=active,
             created_at=created_at,
             event_type=event_type,
@@ -127,8 +127,8 @@ class WebhooksV3SubscriptionResponse:
             updated_at=updated_at,
         )
 
-        webhooks_v3_subscription_response.additional_properties = d
-        return webhooks_v3_subscription_response
+        subscription_response.additional_properties = d
+        return subscription_response
 
     @property
     def additional_keys(self) -> list[str]:

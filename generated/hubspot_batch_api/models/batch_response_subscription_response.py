@@ -12,29 +12,27 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.webhooks_v3_batch_response_subscription_response_links import (
-        WebhooksV3BatchResponseSubscriptionResponseLinks,
+    from ..models.batch_response_subscription_response_links import (
+        BatchResponseSubscriptionResponseLinks,
     )
-    from ..models.webhooks_v3_subscription_response import (
-        WebhooksV3SubscriptionResponse,
-    )
+    from ..models.subscription_response import SubscriptionResponse
 
 
-T = TypeVar("T", bound="WebhooksV3BatchResponseSubscriptionResponse")
+T = TypeVar("T", bound="BatchResponseSubscriptionResponse")
 
 
 @_attrs_define
-class WebhooksV3BatchResponseSubscriptionResponse:
+class BatchResponseSubscriptionResponse:
     completed_at: datetime.datetime
     """ The date and time when the batch operation was completed. """
-    results: list[WebhooksV3SubscriptionResponse]
+    results: list[SubscriptionResponse]
     """ The list of results from the batch operation. """
     started_at: datetime.datetime
     """ The date and time when the batch operation started. """
     status: str
     """ The current status of the batch operation, which can be PENDING, PROCESSING, CANCELED, or COMPLETE. Known
     values: CANCELED, COMPLETE, PENDING, PROCESSING (others may appear). """
-    links: WebhooksV3BatchResponseSubscriptionResponseLinks | Unset = UNSET
+    links: BatchResponseSubscriptionResponseLinks | Unset = UNSET
     """ A collection of related links associated with the batch operation. """
     requested_at: datetime.datetime | Unset = UNSET
     """ The date and time when the batch operation was requested. """
@@ -79,12 +77,10 @@ class WebhooksV3BatchResponseSubscriptionResponse:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        from ..models.webhooks_v3_batch_response_subscription_response_links import (
-            WebhooksV3BatchResponseSubscriptionResponseLinks,
+        from ..models.batch_response_subscription_response_links import (
+            BatchResponseSubscriptionResponseLinks,
         )
-        from ..models.webhooks_v3_subscription_response import (
-            WebhooksV3SubscriptionResponse,
-        )
+        from ..models.subscription_response import SubscriptionResponse
 
         d = dict(src_dict)
         completed_at = datetime.datetime.fromisoformat(d.pop("completedAt"))
@@ -92,7 +88,7 @@ class WebhooksV3BatchResponseSubscriptionResponse:
         results = []
         _results = d.pop("results")
         for results_item_data in _results:
-            results_item = WebhooksV3SubscriptionResponse.from_dict(results_item_data)
+            results_item = SubscriptionResponse.from_dict(results_item_data)
 
             results.append(results_item)
 
@@ -101,11 +97,11 @@ class WebhooksV3BatchResponseSubscriptionResponse:
         status = d.pop("status")
 
         _links = d.pop("links", UNSET)
-        links: WebhooksV3BatchResponseSubscriptionResponseLinks | Unset
+        links: BatchResponseSubscriptionResponseLinks | Unset
         if isinstance(_links, Unset):
             links = UNSET
         else:
-            links = WebhooksV3BatchResponseSubscriptionResponseLinks.from_dict(_links)
+            links = BatchResponseSubscriptionResponseLinks.from_dict(_links)
 
         _requested_at = d.pop("requestedAt", UNSET)
         requested_at: datetime.datetime | Unset
@@ -114,7 +110,7 @@ class WebhooksV3BatchResponseSubscriptionResponse:
         else:
             requested_at = datetime.datetime.fromisoformat(_requested_at)
 
-        webhooks_v3_batch_response_subscription_response = cls(
+        batch_response_subscription_response = cls(
             completed_at=completed_at,
             results=results,
             started_at=started_at,
@@ -123,8 +119,8 @@ class WebhooksV3BatchResponseSubscriptionResponse:
             requested_at=requested_at,
         )
 
-        webhooks_v3_batch_response_subscription_response.additional_properties = d
-        return webhooks_v3_batch_response_subscription_response
+        batch_response_subscription_response.additional_properties = d
+        return batch_response_subscription_response
 
     @property
     def additional_keys(self) -> list[str]:

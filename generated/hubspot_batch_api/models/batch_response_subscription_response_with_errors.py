@@ -12,20 +12,18 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
+    from ..models.batch_response_subscription_response_with_errors_links import (
+        BatchResponseSubscriptionResponseWithErrorsLinks,
+    )
     from ..models.standard_error import StandardError
-    from ..models.webhooks_v3_batch_response_subscription_response_with_errors_links import (
-        WebhooksV3BatchResponseSubscriptionResponseWithErrorsLinks,
-    )
-    from ..models.webhooks_v3_subscription_response import (
-        WebhooksV3SubscriptionResponse,
-    )
+    from ..models.subscription_response import SubscriptionResponse
 
 
-T = TypeVar("T", bound="WebhooksV3BatchResponseSubscriptionResponseWithErrors")
+T = TypeVar("T", bound="BatchResponseSubscriptionResponseWithErrors")
 
 
 @_attrs_define
-class WebhooksV3BatchResponseSubscriptionResponseWithErrors:
+class BatchResponseSubscriptionResponseWithErrors:
     """Response for batch operations on webhook subscriptions, containing successful results and any errors that occurred.
 
     Example:
@@ -39,7 +37,7 @@ class WebhooksV3BatchResponseSubscriptionResponseWithErrors:
 
     completed_at: datetime.datetime
     """ The timestamp when the batch operation completed, in ISO 8601 format (e.g., 2020-02-29T12:30:00Z). """
-    results: list[WebhooksV3SubscriptionResponse]
+    results: list[SubscriptionResponse]
     """ An array containing the successfully processed webhook subscriptions from the batch operation. """
     started_at: datetime.datetime
     """ The timestamp when the batch operation started processing, in ISO 8601 format (e.g., 2020-02-29T12:30:00Z).
@@ -50,7 +48,7 @@ class WebhooksV3BatchResponseSubscriptionResponseWithErrors:
     errors: list[StandardError] | Unset = UNSET
     """ An array containing error details for any subscriptions that failed to process during the batch operation.
     """
-    links: WebhooksV3BatchResponseSubscriptionResponseWithErrorsLinks | Unset = UNSET
+    links: BatchResponseSubscriptionResponseWithErrorsLinks | Unset = UNSET
     """ An object containing URLs for related resources or operations. """
     num_errors: int | Unset = UNSET
     """ The number of errors that occurred during the batch operation. """
@@ -110,13 +108,11 @@ class WebhooksV3BatchResponseSubscriptionResponseWithErrors:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.batch_response_subscription_response_with_errors_links import (
+            BatchResponseSubscriptionResponseWithErrorsLinks,
+        )
         from ..models.standard_error import StandardError
-        from ..models.webhooks_v3_batch_response_subscription_response_with_errors_links import (
-            WebhooksV3BatchResponseSubscriptionResponseWithErrorsLinks,
-        )
-        from ..models.webhooks_v3_subscription_response import (
-            WebhooksV3SubscriptionResponse,
-        )
+        from ..models.subscription_response import SubscriptionResponse
 
         d = dict(src_dict)
         completed_at = datetime.datetime.fromisoformat(d.pop("completedAt"))
@@ -124,7 +120,7 @@ class WebhooksV3BatchResponseSubscriptionResponseWithErrors:
         results = []
         _results = d.pop("results")
         for results_item_data in _results:
-            results_item = WebhooksV3SubscriptionResponse.from_dict(results_item_data)
+            results_item = SubscriptionResponse.from_dict(results_item_data)
 
             results.append(results_item)
 
@@ -142,15 +138,11 @@ class WebhooksV3BatchResponseSubscriptionResponseWithErrors:
                 errors.append(errors_item)
 
         _links = d.pop("links", UNSET)
-        links: WebhooksV3BatchResponseSubscriptionResponseWithErrorsLinks | Unset
+        links: BatchResponseSubscriptionResponseWithErrorsLinks | Unset
         if isinstance(_links, Unset):
             links = UNSET
         else:
-            links = (
-                WebhooksV3BatchResponseSubscriptionResponseWithErrorsLinks.from_dict(
-                    _links
-                )
-            )
+            links = BatchResponseSubscriptionResponseWithErrorsLinks.from_dict(_links)
 
         num_errors = d.pop("numErrors", UNSET)
 
@@ -161,7 +153,7 @@ class WebhooksV3BatchResponseSubscriptionResponseWithErrors:
         else:
             requested_at = datetime.datetime.fromisoformat(_requested_at)
 
-        webhooks_v3_batch_response_subscription_response_with_errors = cls(
+        batch_response_subscription_response_with_errors = cls(
             completed_at=completed_at,
             results=results,
             started_at=started_at,
@@ -172,8 +164,8 @@ class WebhooksV3BatchResponseSubscriptionResponseWithErrors:
             requested_at=requested_at,
         )
 
-        webhooks_v3_batch_response_subscription_response_with_errors.additional_properties = d
-        return webhooks_v3_batch_response_subscription_response_with_errors
+        batch_response_subscription_response_with_errors.additional_properties = d
+        return batch_response_subscription_response_with_errors
 
     @property
     def additional_keys(self) -> list[str]:
