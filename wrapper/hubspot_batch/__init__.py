@@ -15,6 +15,7 @@ offline HubSpot to test against.
 
 from ._auth import AuthRefreshError, OAuthRefresher, Secret, TokenProvider
 from ._client import DEFAULT_BASE_URL, AsyncHubSpotBatch, HubSpotBatch
+from ._endpoints import ApiVersion, EndpointName, input_schema
 from ._errors import (
     AuthenticationError,
     BatchFailedError,
@@ -39,6 +40,7 @@ __version__ = "0.1.0"
 __all__ = [
     "DEFAULT_BASE_URL",
     "TIERS",
+    "ApiVersion",
     "AsyncHubSpotBatch",
     "AuthRefreshError",
     "AuthenticationError",
@@ -47,6 +49,7 @@ __all__ = [
     "BatchResult",
     "ConfigurationError",
     "DailyLimitError",
+    "EndpointName",
     "HubSpotBatch",
     "HubSpotBatchError",
     "HubSpotError",
@@ -72,4 +75,5 @@ __all__ = [
     "TokenProvider",
     "TransportError",
     "__version__",
+    "input_schema",
 ]

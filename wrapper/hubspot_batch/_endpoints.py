@@ -29,9 +29,9 @@ from hubspot_batch_api.models import (
     Webhooks202603SubscriptionResponse,
 )
 
-from ._validate import EMAIL, Checker, compile_schema, openapi_document, request_item_schema
+from ._validate import EMAIL, Checker, compile_schema, inline_refs, openapi_document, request_item_schema
 
-__all__ = ["ENDPOINTS", "ApiVersion", "Endpoint", "EndpointName", "endpoint"]
+__all__ = ["ENDPOINTS", "ApiVersion", "Endpoint", "EndpointName", "endpoint", "input_schema"]
 
 ApiVersion = Literal["v3", "v4", "2026-03"]
 """``"v3"``: the numbered versions (v3, and v4 for status writes); ``"2026-03"``: date-based."""
@@ -261,6 +261,21 @@ def endpoint(name: EndpointName, version: str | None = None) -> Endpoint:
     except KeyError:
         known = ", ".join(sorted({"v3", numbered} | set(versions(name))))
         raise ConfigurationError(f"{name} has no API version {version!r}; available: {known}") from None
+
+
+def input_schema(name: EndpointName, api_version: str | None = None) -> dict[str, Any]:
+    """The JSON Schema of one input row of an endpoint at an API version, references inlined.
+
+    ``name`` is ``"webhook_subscriptions"``, ``"communications"``,
+    ``"subscription_statuses"`` or ``"timeline_events"``; ``api_version`` as
+    for the calls (``None``/``"v3"``: the numbered version). It is the schema
+    rows are validated against, from the vendored specs.
+    """
+    document = openapi_document()
+    schema: dict[str, Any] = inline_refs(
+        request_item_schema(endpoint(name, api_version).path_template, document), document
+    )
+    return schema
 
 
 def versions(name: EndpointName) -> Sequence[str]:

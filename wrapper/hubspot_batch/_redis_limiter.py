@@ -13,6 +13,11 @@ in-process :class:`~hubspot_batch.RollingWindow`:
   limit (never before the newest booking), counts the day's requests and
   returns how long to wait. The server's ``TIME`` is the one clock for every
   worker (monotonic clocks differ between processes and machines);
+- a booking moves to when its request really left (``confirm``) and, once
+  answered, to when the answer came (HubSpot counted the request at the latest
+  then): connection set-up and queueing in front of the server differ between
+  workers, and a window booked at send times alone lets the next window start
+  too early;
 - what a response teaches (``X-HubSpot-RateLimit-Max``,
   ``-Interval-Milliseconds``, a ``-Remaining`` lower than the bookings
   explain: someone else spends the same budget) is written to Redis, so
@@ -139,7 +144,7 @@ return {slot, fmt(now), tostring(limit), fmt(interval), daily}
 )
 
 # KEYS: window, conf. ARGV: max, remaining, interval ms, sent_at, fill member prefix,
-# daily, daily remaining, default interval, conf ttl.
+# daily, daily remaining, default interval, conf ttl, the booking's member.
 _OBSERVE = (
     _PRELUDE
     + """
@@ -156,6 +161,9 @@ if hmax and hmax > 0 then redis.call('HSET', KEYS[2], 'max', tostring(hmax)) end
 if tonumber(ARGV[6]) then redis.call('HSET', KEYS[2], 'daily', ARGV[6]) end
 if tonumber(ARGV[7]) then redis.call('HSET', KEYS[2], 'daily_remaining', ARGV[7], 'daily_seen_at', fmt(now)) end
 redis.call('EXPIRE', KEYS[2], tonumber(ARGV[9]))
+-- HubSpot counted the request at the latest when it answered: book it then
+local booked = redis.call('ZSCORE', KEYS[1], ARGV[10])
+if booked and tonumber(booked) < now then redis.call('ZADD', KEYS[1], fmt(now), ARGV[10]) end
 local missing = 0
 if remaining and hmax and hmax > 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', fmt(now - 2 * interval))
@@ -455,7 +463,7 @@ class RedisLimiter:
             await self._local.confirm(reservation, late)
 
     async def observe(self, reservation: Reservation, headers: RateLimitHeaders) -> None:
-        """Share what an answer's ``X-HubSpot-RateLimit-*`` headers teach with every worker."""
+        """Book the send at the answer's time; share what its ``X-HubSpot-RateLimit-*`` headers teach."""
         if headers.max and headers.max > 0:
             self._known_limit = headers.max if self.cap is None else min(headers.max, self.cap)
         if headers.interval_ms and headers.interval_ms > 0:
@@ -473,6 +481,7 @@ class RedisLimiter:
                 _opt(headers.daily_remaining),
                 _num(self.interval),
                 _CONF_TTL,
+                reservation.member,
             ]
             keys = [self._window_key, self._conf_key]
             await self._quietly("observe", lambda c: self._script("observe", _OBSERVE, keys, args, c))

@@ -21,7 +21,7 @@ from typing import Any
 
 from ._errors import InputIssue
 
-__all__ = ["Checker", "compile_schema", "openapi_document", "request_item_schema"]
+__all__ = ["Checker", "compile_schema", "inline_refs", "openapi_document", "request_item_schema"]
 
 Checker = Callable[[Any, str, list[tuple[str, str]]], None]
 """A compiled schema: ``check(value, path, problems)`` appends ``(path, message)`` pairs."""
@@ -56,6 +56,19 @@ def request_item_schema(path: str, document: Mapping[str, Any] | None = None) ->
     body = document["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]
     inputs = _resolve(body, document)["properties"]["inputs"]
     return _resolve(_resolve(inputs, document)["items"], document)
+
+
+def inline_refs(schema: Mapping[str, Any], document: Mapping[str, Any], depth: int = 0) -> Any:
+    """A copy of ``schema`` with every ``$ref`` replaced by what it points to."""
+    if depth > 32:
+        raise ValueError("schema nests too deeply (a reference cycle?)")
+    if isinstance(schema, Mapping):
+        if "$ref" in schema:
+            return inline_refs(_resolve(schema, document), document, depth + 1)
+        return {k: inline_refs(v, document, depth + 1) for k, v in schema.items()}
+    if isinstance(schema, list):
+        return [inline_refs(v, document, depth + 1) for v in schema]
+    return schema
 
 
 def _type_name(value: Any) -> str:

@@ -32,7 +32,7 @@ class Call:
         """A name for the job, stored in the checkpoint (a checkpoint belongs to one job)."""
         if self.endpoint == "webhook-subscriptions":
             return f"{self.endpoint} app {self.app_id} {self.api_version}"
-        return self.endpoint
+        return self.endpoint if self.api_version == "v3" else f"{self.endpoint} {self.api_version}"
 
 
 def stream(
@@ -49,12 +49,15 @@ def stream(
         return hs.webhooks.update_subscriptions_iter(
             call.app_id, rows, api_version=call.api_version, on_invalid=on_invalid
         )
+    version = call.api_version
     if call.endpoint == "communications":
-        return hs.communications.update_iter(rows, on_invalid=on_invalid)
+        return hs.communications.update_iter(rows, api_version=version, on_invalid=on_invalid)
     if call.endpoint == "subscription-statuses":
-        return hs.subscription_statuses.write_iter(rows, on_invalid=on_invalid)
+        return hs.subscription_statuses.write_iter(rows, api_version=version, on_invalid=on_invalid)
     if call.endpoint == "timeline-events":
-        return hs.timeline.create_events_iter(rows, on_invalid=on_invalid, existing_is_success=existing_is_success)
+        return hs.timeline.create_events_iter(
+            rows, api_version=version, on_invalid=on_invalid, existing_is_success=existing_is_success
+        )
     raise ValueError(f"unknown endpoint {call.endpoint!r}")
 
 

@@ -129,7 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     target = run.add_argument_group("where to send")
     target.add_argument("--app-id", type=_app_id, metavar="N", help="the app whose subscriptions to update (webhooks)")
     target.add_argument(
-        "--api-version", choices=("v3", "2026-03"), help="webhook subscriptions API version (default v3)"
+        "--api-version",
+        choices=("v3", "2026-03"),
+        help="v3 (the numbered versions: v3, v4 for statuses; default) or 2026-03, for every endpoint",
     )
     target.add_argument("--base-url", metavar="URL", help=f"HubSpot's API (default {DEFAULT_BASE_URL})")
     target.add_argument(

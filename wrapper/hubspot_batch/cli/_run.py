@@ -8,7 +8,7 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
@@ -50,14 +50,14 @@ class _Plan:
 
 
 def _call(args: argparse.Namespace) -> Call:
+    version: Literal["v3", "2026-03"] = args.api_version or "v3"
     if args.endpoint == "webhook-subscriptions":
         if args.app_id is None:
             raise UsageError("webhook-subscriptions needs --app-id N (the app whose subscriptions to update)")
-        return Call(args.endpoint, args.app_id, args.api_version or "v3")
-    for option, value in (("--app-id", args.app_id), ("--api-version", args.api_version)):
-        if value is not None:
-            raise UsageError(f"{option} applies to webhook-subscriptions only")
-    return Call(args.endpoint)
+        return Call(args.endpoint, args.app_id, version)
+    if args.app_id is not None:
+        raise UsageError("--app-id applies to webhook-subscriptions only")
+    return Call(args.endpoint, None, version)
 
 
 def _plan(call: Call, rows: list[InputRow], checkpoint: Checkpoint | None) -> _Plan:

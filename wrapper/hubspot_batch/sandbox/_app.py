@@ -195,9 +195,7 @@ class SandboxApp:
             headers["Allow"] = "POST"
             return self._finish(self._json(405, body, headers))
 
-        failure = check_auth(
-            self.config, self.state, route.endpoint, request.query, request.headers, self._clock()
-        )
+        failure = check_auth(self.config, self.state, route.endpoint, request.query, request.headers, self._clock())
         if failure is not None:
             return self._finish(self._json(failure.status, failure.body, self._limiter.peek()))
 
