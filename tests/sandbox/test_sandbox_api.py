@@ -49,11 +49,7 @@ def test_every_module_has_a_docstring_and_all() -> None:
         tree = ast.parse(path.read_text())
         assert ast.get_docstring(tree), path.name
         names = {
-            t.id
-            for node in tree.body
-            if isinstance(node, ast.Assign)
-            for t in node.targets
-            if isinstance(t, ast.Name)
+            t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)
         }
         assert "__all__" in names, path.name
 
@@ -86,8 +82,6 @@ def test_communications_partition_inputs(ids: list[str], missing: set[str]) -> N
     found = [item["id"] for item in body["results"]]
     lost = [i for err in body.get("errors", []) for i in err["context"]["ids"]]
     assert found + lost == ids or sorted(found + lost) == sorted(ids)
-    expected_found = [
-        i for i in ids if i.isascii() and i.isdigit() and int(i) > 0 and i not in missing
-    ]
+    expected_found = [i for i in ids if i.isascii() and i.isdigit() and int(i) > 0 and i not in missing]
     assert found == expected_found
     assert r.status == (200 if not lost else 207)

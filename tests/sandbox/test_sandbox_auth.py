@@ -22,9 +22,7 @@ def test_missing_token_is_401(make_app: MakeApp) -> None:
 def test_non_bearer_and_empty_are_401(make_app: MakeApp) -> None:
     app = make_app()
     for header in ("Basic abc", "Bearer ", "Bearer"):
-        req = SandboxRequest(
-            "POST", COMMS, headers={"Authorization": header}, body=b'{"inputs":[]}'
-        )
+        req = SandboxRequest("POST", COMMS, headers={"Authorization": header}, body=b'{"inputs":[]}')
         assert answer(app.handle(req)).status == 401, header
 
 

@@ -129,9 +129,7 @@ def test_duplicate_ids_reject_whole_batch(make_app: MakeApp) -> None:
     r = answer(post(app, COMMS, [comm("12877907025"), comm("1"), comm("12877907025")]))
     assert r.status == 400
     body = r.json()
-    assert body["message"] == (
-        "Duplicate IDs found in batch input: [12877907025]. IDs must be unique"
-    )
+    assert body["message"] == ("Duplicate IDs found in batch input: [12877907025]. IDs must be unique")
     assert body["context"] == {"ids": ["12877907025"]}
     assert body["category"] == "VALIDATION_ERROR"
     assert app.state.stats().effects.get("communications", 0) == 0

@@ -6,9 +6,7 @@ import pytest
 from sandbox_helpers import STATUSES, MakeApp, answer, post
 
 
-def status(
-    email: str = "a@example.com", sub: int = 5, state: str = "SUBSCRIBED", **extra: Any
-) -> dict[str, Any]:
+def status(email: str = "a@example.com", sub: int = 5, state: str = "SUBSCRIBED", **extra: Any) -> dict[str, Any]:
     return {
         "subscriberIdString": email,
         "subscriptionId": sub,
@@ -49,9 +47,7 @@ def test_no_status_change(make_app: MakeApp) -> None:
     post(app, STATUSES, [status(state="UNSUBSCRIBED")])
     body = answer(post(app, STATUSES, [status(email="A@EXAMPLE.COM", state="UNSUBSCRIBED")])).json()
     assert body["results"][0]["setStatusSuccessReason"] == "NO_STATUS_CHANGE"
-    fresh = answer(
-        post(app, STATUSES, [status(email="new@example.com", state="NOT_SPECIFIED")])
-    ).json()
+    fresh = answer(post(app, STATUSES, [status(email="new@example.com", state="NOT_SPECIFIED")])).json()
     assert fresh["results"][0]["setStatusSuccessReason"] == "NO_STATUS_CHANGE"
 
 

@@ -43,9 +43,7 @@ def test_sync_round_trip() -> None:
 async def test_async_round_trip_and_async_sleep() -> None:
     sleeps = Sleeps()
     transport = SandboxTransport(SandboxConfig(latency=0.25), async_sleep=sleeps.asleep)
-    async with httpx.AsyncClient(
-        transport=transport, base_url=BASE, headers={"Authorization": "Bearer t"}
-    ) as c:
+    async with httpx.AsyncClient(transport=transport, base_url=BASE, headers={"Authorization": "Bearer t"}) as c:
         r = await c.post(COMMS, json=ONE)
     assert r.status_code == 200
     assert sleeps.calls == [0.25]
@@ -72,9 +70,7 @@ def test_dropped_raises_remote_protocol_error() -> None:
 @pytest.mark.asyncio
 async def test_async_dropped_before() -> None:
     transport = SandboxTransport(SandboxConfig(drop_before_rate=1.0))
-    async with httpx.AsyncClient(
-        transport=transport, base_url=BASE, headers={"Authorization": "Bearer t"}
-    ) as c:
+    async with httpx.AsyncClient(transport=transport, base_url=BASE, headers={"Authorization": "Bearer t"}) as c:
         with pytest.raises(httpx.RemoteProtocolError):
             await c.post(COMMS, json=ONE)
     assert transport.state.communication("1") is None

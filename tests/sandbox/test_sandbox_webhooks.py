@@ -7,11 +7,7 @@ from sandbox_helpers import WEBHOOKS_2026, WEBHOOKS_V3, FakeClock, MakeApp, answ
 
 def test_v3_results(make_app: MakeApp) -> None:
     app = make_app()
-    r = answer(
-        post(
-            app, WEBHOOKS_V3.format(app=42), [{"id": 6, "active": True}, {"id": 1, "active": False}]
-        )
-    )
+    r = answer(post(app, WEBHOOKS_V3.format(app=42), [{"id": 6, "active": True}, {"id": 1, "active": False}]))
     assert r.status == 200
     body = r.json()
     assert body["status"] == "COMPLETE" and "errors" not in body
@@ -32,9 +28,7 @@ def test_v3_results(make_app: MakeApp) -> None:
 
 
 def test_2026_03_adds_event_type_name_and_object_type(make_app: MakeApp) -> None:
-    body = answer(
-        post(make_app(), WEBHOOKS_2026.format(app=42), [{"id": 12, "active": True}])
-    ).json()
+    body = answer(post(make_app(), WEBHOOKS_2026.format(app=42), [{"id": 12, "active": True}])).json()
     (item,) = body["results"]
     assert item["eventType"] == item["eventTypeName"] == EVENT_TYPES[0][0]
     assert item["objectTypeId"] == "0-1"

@@ -295,6 +295,15 @@ class _RedactingFilter(logging.Filter):
         return True
 
 
+_LOGGERS = (
+    "httpx",
+    "httpcore",
+    "httpcore.connection",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.proxy",
+    "hubspot_batch",
+)
 _installed = False
 
 
@@ -303,6 +312,7 @@ def install_log_redaction() -> None:
     global _installed
     if _installed:
         return
-    for name in ("httpx", "httpcore", "hubspot_batch"):
+    # A logger's filters do not apply to records its children log, so name them all.
+    for name in _LOGGERS:
         logging.getLogger(name).addFilter(_RedactingFilter())
     _installed = True

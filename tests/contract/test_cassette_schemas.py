@@ -1,0 +1,140 @@
+"""The contract itself: every recorded body against the schemas of the vendored specs (``specs/*.json``).
+
+For every interaction of every cassette: the request body validates against
+the operation's ``requestBody`` schema, and the response body against the
+schema of ``responses[status]`` (or ``default``). ``jsonschema`` does the
+checking (OpenAPI 3.0 turned into draft-4 JSON Schema, ``$ref`` resolved
+through a registry), not hand-written checks. Bodies that are not JSON (the
+edge's HTML 5xx pages) cannot be checked and are listed instead.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from contract_support import (
+    CASSETTES,
+    RECORD_COMMAND,
+    SpecOperation,
+    body_bytes,
+    expected_cassettes,
+    header,
+    interactions,
+    load_cassette,
+    operation_for,
+    spec_operations,
+)
+
+CASSETTE_FILES = sorted(CASSETTES.glob("*.yaml"))
+
+
+@pytest.fixture(scope="module")
+def operations() -> list[SpecOperation]:
+    return spec_operations()
+
+
+def _errors(validator: object, instance: object) -> list[str]:
+    found = sorted(validator.iter_errors(instance), key=lambda e: list(e.path))  # type: ignore[attr-defined]
+    return [f"at /{'/'.join(map(str, e.path))}: {e.message}" for e in found[:10]]
+
+
+def test_every_scenario_has_its_cassette() -> None:
+    present = {p.stem for p in CASSETTE_FILES}
+    missing = [name for name in expected_cassettes() if name not in present]
+    assert not missing, f"missing cassettes (record with `{RECORD_COMMAND}`): {missing}"
+    unexpected = sorted(present - set(expected_cassettes()))
+    assert not unexpected, f"cassettes no test replays (delete them): {unexpected}"
+
+
+@pytest.mark.parametrize("path", CASSETTE_FILES, ids=lambda p: p.stem)
+def test_cassette_states_its_origin(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("# Recorded against "), f"{path.name} lacks its origin comment"
+    origin = load_cassette(path).get("recorded_against")
+    assert isinstance(origin, dict)
+    assert origin["target"] in {"sandbox", "hubspot"}
+    assert origin["base_url"].startswith(("http://127.0.0.1:", "https://api.hubapi.com"))
+    assert origin["ids"] and origin["record_command"] == RECORD_COMMAND
+    assert f"{origin['endpoint']}--{origin['scenario']}" == path.stem
+    assert list(interactions(path)), f"{path.name} holds no exchange"
+
+
+@pytest.mark.parametrize("path", CASSETTE_FILES, ids=lambda p: p.stem)
+def test_recorded_bodies_match_the_specs(path: Path, operations: list[SpecOperation]) -> None:
+    problems: list[str] = []
+    not_json: list[str] = []
+    for number, (request, response) in enumerate(interactions(path)):
+        where = f"{path.name} #{number}"
+        url = urlsplit(request["uri"])
+        operation = operation_for(url.path, operations)
+        if operation is None:
+            problems.append(f"{where}: {request['method']} {url.path} is in no spec of specs/")
+            continue
+        assert request["method"] == "POST"
+        try:
+            sent = json.loads(body_bytes(request["body"]))
+        except ValueError:
+            problems.append(f"{where}: the request body is not JSON")
+        else:
+            problems += [
+                f"{where} request ({operation.spec_file}) {e}" for e in _errors(operation.request_validator(), sent)
+            ]
+
+        status = int(response["status"]["code"])
+        content_type = (header(response["headers"], "content-type") or "").lower()
+        raw = body_bytes(response["body"])
+        if "json" not in content_type:
+            not_json.append(f"{where}: {status} {content_type or 'no content type'} ({len(raw)} bytes)")
+            assert status >= 500, f"{where}: a {status} answer that is not JSON"
+            continue
+        documented = operation.response_validator(status)
+        if documented is None:
+            problems.append(f"{where}: {operation.spec_file} documents no JSON answer for status {status}")
+            continue
+        code, validator = documented
+        answer = json.loads(raw)
+        problems += [
+            f"{where} response {status} (spec: {code}, {operation.spec_file}) {e}" for e in _errors(validator, answer)
+        ]
+    if not_json:
+        print(f"{path.name}: not JSON, not schema-checked:\n  " + "\n  ".join(not_json))
+    assert not problems, "\n".join(problems)
+
+
+def test_non_json_answers_are_only_the_5xx_pages() -> None:
+    """Lists every recorded body the schema check had to skip (the edge's HTML pages)."""
+    skipped = []
+    for path in CASSETTE_FILES:
+        for number, (_, response) in enumerate(interactions(path)):
+            content_type = (header(response["headers"], "content-type") or "").lower()
+            if "json" not in content_type:
+                skipped.append((path.stem, number, int(response["status"]["code"]), content_type))
+    print("not schema-checked (not JSON):\n" + "\n".join(f"  {s}" for s in skipped))
+    assert skipped, "the 5xx scenarios should have recorded HTML pages"
+    assert all(status >= 500 and "html" in ctype for _, _, status, ctype in skipped), skipped
+    assert {name for name, *_ in skipped} == {
+        n for n in expected_cassettes() if n.endswith("server_error_then_success")
+    }
+
+
+def test_the_validator_rejects_what_breaks_the_spec(operations: list[SpecOperation]) -> None:
+    """The schema check is not vacuous: bodies that break the specs are reported."""
+    webhooks = operation_for("/webhooks/v3/1/subscriptions/batch/update", operations)
+    assert webhooks is not None
+    bad_request = {"inputs": [{"id": "101", "active": True}, {"id": 2**40, "active": True}, {"active": False}]}
+    assert len(_errors(webhooks.request_validator(), bad_request)) == 3
+    documented = webhooks.response_validator(200)
+    assert documented is not None
+    assert _errors(documented[1], {"status": "COMPLETE", "results": [{"id": "1"}], "startedAt": "yesterday"})
+    statuses = operation_for("/communication-preferences/v4/statuses/batch/write", operations)
+    assert statuses is not None
+    bad_status = {
+        "inputs": [{"subscriberIdString": "a@b.c", "subscriptionId": 1, "statusState": "MAYBE", "channel": "EMAIL"}]
+    }
+    assert _errors(statuses.request_validator(), bad_status)
+    error = statuses.response_validator(429)
+    assert error is not None and error[0] == "default"
+    assert _errors(error[1], {"status": "error", "context": 5})
