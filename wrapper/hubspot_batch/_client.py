@@ -31,6 +31,7 @@ from ._resources import (
     WebhookSubscriptions,
 )
 from ._results import BatchResult, Progress
+from ._retry import RetryPolicy
 
 __all__ = ["DEFAULT_BASE_URL", "AsyncHubSpotBatch", "HubSpotBatch"]
 
@@ -69,15 +70,13 @@ class _Core:
         timeout: float,
         max_concurrency: int,
         rate_limit: int | RateTier | bool | RollingWindow | LimiterBackend | None,
-        retry: Any,
+        retry: RetryPolicy | None,
         batch_size: int | None,
         transport: httpx.AsyncBaseTransport | None,
         on_invalid: OnInvalid,
         progress: Callable[[Progress], None] | None,
         api_version: ApiVersion,
     ) -> None:
-        from ._retry import RetryPolicy
-
         if max_concurrency < 1:
             raise ConfigurationError("max_concurrency must be at least 1")
         if timeout is not None and timeout <= 0:
@@ -202,14 +201,8 @@ _CLIENT_DOC = """
 """
 
 
-class AsyncHubSpotBatch:
-    """The asyncio client. Use ``async with AsyncHubSpotBatch(...) as hs:``.
-
-    Namespaces: ``hs.communications``, ``hs.webhooks``,
-    ``hs.subscription_statuses``, ``hs.timeline``.
-    """
-
-    __doc__ = (__doc__ or "") + _CLIENT_DOC
+class _Client:
+    """What both faces share: the arguments (see ``_CLIENT_DOC``) and the core built from them."""
 
     def __init__(
         self,
@@ -220,7 +213,7 @@ class AsyncHubSpotBatch:
         timeout: float = 30.0,
         max_concurrency: int = 16,
         rate_limit: int | RateTier | bool | RollingWindow | LimiterBackend | None = None,
-        retry: Any = None,
+        retry: RetryPolicy | None = None,
         batch_size: int | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         on_invalid: OnInvalid = "raise",
@@ -241,6 +234,22 @@ class AsyncHubSpotBatch:
             progress=progress,
             api_version=api_version,
         )
+        self._attach()
+
+    def _attach(self) -> None:
+        raise NotImplementedError
+
+
+class AsyncHubSpotBatch(_Client):
+    """The asyncio client. Use ``async with AsyncHubSpotBatch(...) as hs:``.
+
+    Namespaces: ``hs.communications``, ``hs.webhooks``,
+    ``hs.subscription_statuses``, ``hs.timeline``.
+    """
+
+    __doc__ = (__doc__ or "") + _CLIENT_DOC
+
+    def _attach(self) -> None:
         self.communications = AsyncCommunications(self._core)
         self.webhooks = AsyncWebhookSubscriptions(self._core)
         self.subscription_statuses = AsyncSubscriptionStatuses(self._core)
@@ -260,7 +269,7 @@ class AsyncHubSpotBatch:
         await self._core.runtime.aclose()
 
 
-class HubSpotBatch:
+class HubSpotBatch(_Client):
     """The blocking client. Use ``with HubSpotBatch(...) as hs:``.
 
     Namespaces: ``hs.communications``, ``hs.webhooks``,
@@ -272,36 +281,7 @@ class HubSpotBatch:
 
     __doc__ = (__doc__ or "") + _CLIENT_DOC
 
-    def __init__(
-        self,
-        *,
-        access_token: TokenSource | None = None,
-        developer_api_key: str | None = None,
-        base_url: str = DEFAULT_BASE_URL,
-        timeout: float = 30.0,
-        max_concurrency: int = 16,
-        rate_limit: int | RateTier | bool | RollingWindow | LimiterBackend | None = None,
-        retry: Any = None,
-        batch_size: int | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        on_invalid: OnInvalid = "raise",
-        progress: Callable[[Progress], None] | None = None,
-        api_version: ApiVersion = "v3",
-    ) -> None:
-        self._core = _Core(
-            access_token=access_token,
-            developer_api_key=developer_api_key,
-            base_url=base_url,
-            timeout=timeout,
-            max_concurrency=max_concurrency,
-            rate_limit=rate_limit,
-            retry=retry,
-            batch_size=batch_size,
-            transport=transport,
-            on_invalid=on_invalid,
-            progress=progress,
-            api_version=api_version,
-        )
+    def _attach(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.communications = Communications(self._core, self._run, self._iterate)
         self.webhooks = WebhookSubscriptions(self._core, self._run, self._iterate)
