@@ -44,7 +44,7 @@ PROMISED = {
 
 
 def test_exported_names() -> None:
-    assert PROMISED <= set(hubspot_batch.__all__)
+    assert set(hubspot_batch.__all__) >= PROMISED
     for name in hubspot_batch.__all__:
         assert hasattr(hubspot_batch, name), name
 

@@ -84,7 +84,7 @@ async def test_no_secret_of_an_oauth_job_in_logs_reprs_or_results(make_sandbox, 
     async with AsyncHubSpotBatch(access_token=refresher, transport=sandbox) as hs:
         result = await hs.communications.update(comm_rows(2_000))
         texts = [repr(hs), repr(refresher), result.summary()]
-    issued = [t for t in sandbox.state._issued_tokens]  # noqa: SLF001 - the sandbox's record of tokens
+    issued = [t for t in sandbox.state._issued_tokens]
     texts += [str(o.to_dict()) for o in result] + [repr(o) for o in result]
     texts += [r.getMessage() for r in caplog.records]
     joined = "\n".join(texts)
