@@ -21,12 +21,11 @@ __all__ = ["Chunk", "Chunker", "Item"]
 
 @attrs.frozen(slots=True)
 class Item:
-    """One prepared row: its index in the caller's input, the row, its JSON, its duplicate key."""
+    """One prepared row: its index in the caller's input, the row to send, its duplicate key."""
 
     index: int
     row: Mapping[str, Any]
     key: Hashable
-    json: bytes = b""
 
 
 @attrs.frozen(slots=True)

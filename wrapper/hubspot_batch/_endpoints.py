@@ -42,7 +42,11 @@ DEFAULT_BATCH_SIZE = 100
 
 
 def _text(value: Any) -> str:
-    return str(value).strip().lower()
+    return value if type(value) is str else str(value)
+
+
+def _email(value: Any) -> str:
+    return _text(value).strip().lower()
 
 
 @attrs.frozen(slots=True)
@@ -67,6 +71,8 @@ class Endpoint:
     creates: bool = False
     trace_ids: bool = False
     developer_key: bool = False
+    casefold: frozenset[str] = frozenset()
+    free_form: bool = False
     extra_check: Callable[[Row, list[tuple[str, str]]], None] | None = None
     default_batch_size: int = DEFAULT_BATCH_SIZE
 
@@ -173,10 +179,11 @@ def _statuses(version: str, path: str) -> Endpoint:
         result_model=PublicStatus,
         scope="communication_preferences.statuses.batch.write",
         duplicate_key=lambda row: (
-            _text(row.get("subscriberIdString")),
+            _email(row.get("subscriberIdString")),
             _text(row.get("subscriptionId")),
             _text(row.get("channel")),
         ),
+        casefold=frozenset({"subscriberIdString"}),
         result_keys=(("subscriberIdString", "subscriptionId"),),
         error_keys={
             "subscriberIdString": "subscriberIdString",
@@ -214,6 +221,7 @@ ENDPOINTS: Mapping[tuple[EndpointName, str], Endpoint] = {
         error_keys=_TIMELINE_ERROR_KEYS,
         creates=True,
         extra_check=_check_timeline_target,
+        free_form=True,
     ),
     ("timeline_events", "2026-03"): Endpoint(
         name="timeline_events",
@@ -227,6 +235,7 @@ ENDPOINTS: Mapping[tuple[EndpointName, str], Endpoint] = {
         error_keys=_TIMELINE_ERROR_KEYS,
         creates=True,
         extra_check=_check_occurrence,
+        free_form=True,
     ),
 }
 """Every supported (endpoint, API version)."""

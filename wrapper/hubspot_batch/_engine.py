@@ -22,7 +22,7 @@ import random
 import time
 import uuid
 from collections import deque
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -57,6 +57,9 @@ USER_AGENT = "hubspot-batch/0.1 (+python)"
 # --------------------------------------------------------------------------- prepare
 
 
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # one encoder, not one per row
+
+
 def _iso(value: datetime) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
@@ -70,16 +73,16 @@ def prepare_row(endpoint: Endpoint, index: int, row: Any, job_id: str) -> Item |
     fields are dropped and ``datetime`` values become ISO 8601 strings. Ids
     the client adds (timeline event ids, trace ids) are filled in first.
     """
-    if isinstance(row, Mapping):
+    if type(row) is dict or isinstance(row, Mapping):
         data = {k: v for k, v in row.items() if v is not None}
+        for key, value in data.items():
+            if isinstance(value, datetime):
+                data[key] = _iso(value)
     elif isinstance(row, endpoint.input_model):
         data = row.to_dict()  # type: ignore[attr-defined]
     else:
         kind = type(row).__name__
         return [InputIssue(index, "", f"must be a dict or a {endpoint.input_model.__name__}, got {kind}")]
-    for key, value in data.items():
-        if isinstance(value, datetime):
-            data[key] = _iso(value)
     endpoint.prepare(data, job_id, index)
     problems: list[tuple[str, str]] = []
     endpoint.checker()(data, "", problems)
@@ -87,11 +90,12 @@ def prepare_row(endpoint: Endpoint, index: int, row: Any, job_id: str) -> Item |
         endpoint.extra_check(data, problems)
     if problems:
         return [InputIssue(index, path, message) for path, message in problems]
-    try:
-        encoded = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
-    except (TypeError, ValueError) as exc:
-        return [InputIssue(index, "", f"cannot be sent as JSON: {exc}")]
-    return Item(index, data, endpoint.duplicate_key(data), encoded)
+    if endpoint.free_form:  # the schema cannot vouch for free-form objects: make sure they encode
+        try:
+            _encode(data)
+        except (TypeError, ValueError) as exc:
+            return [InputIssue(index, "", f"cannot be sent as JSON: {exc}")]
+    return Item(index, data, endpoint.duplicate_key(data))
 
 
 def invalid_outcome(index: int, row: Any, issues: list[InputIssue]) -> Outcome:
@@ -222,11 +226,11 @@ class Job:
 
     # ---- public
 
-    async def run(self, source: AsyncIterator[Item | Outcome]) -> AsyncIterator[BatchResult]:
+    async def run(self, source: AsyncIterator[list[Item | Outcome]]) -> AsyncIterator[BatchResult]:
         """Yield :class:`BatchResult` parts covering consecutive inputs, in input order.
 
-        ``source`` yields prepared items (or outcomes of rows already decided,
-        such as skipped invalid rows). If it raises, reading stops, requests
+        ``source`` yields blocks of prepared items (or outcomes of rows already
+        decided, such as skipped invalid rows), in input order. If it raises, reading stops, requests
         already under way finish, rows held back are reported as not sent,
         and the exception is raised after the last part.
         """
@@ -280,7 +284,7 @@ class Job:
 
     async def _produce(
         self,
-        source: AsyncIterator[Item | Outcome],
+        source: AsyncIterator[list[Item | Outcome]],
         queue: asyncio.Queue[list[Outcome] | _End],
         condition: asyncio.Condition,
         max_in_flight: int,
@@ -307,16 +311,20 @@ class Job:
 
         try:
             try:
-                async for entry in source:
-                    read += 1
-                    if isinstance(entry, Outcome):
+                async for block in source:
+                    decided: list[Outcome] = []
+                    for entry in block:
+                        read += 1
+                        if isinstance(entry, Outcome):
+                            decided.append(entry)
+                            continue
+                        for chunk in chunker.add(entry):
+                            await launch(chunk)
+                    if decided:
                         async with condition:
-                            self._buffered += 1
-                        self._count([entry])
-                        await queue.put([entry])
-                        continue
-                    for chunk in chunker.add(entry):
-                        await launch(chunk)
+                            self._buffered += len(decided)
+                        self._count(decided)
+                        await queue.put(decided)
                 for chunk in chunker.flush():
                     await launch(chunk)
             except asyncio.CancelledError:
@@ -534,7 +542,7 @@ class Job:
 
     async def _exchange(self, group: _Group) -> Decision | None:
         runtime = self.runtime
-        body = b'{"inputs":[' + b",".join(item.json for item in group.items) + b"]}"
+        body = _encode({"inputs": [item.row for item in group.items]}).encode()
         loop = asyncio.get_running_loop()
         async with runtime.semaphore:
             reservation: Reservation | None = None
@@ -685,23 +693,42 @@ class Job:
 # --------------------------------------------------------------------------- sources
 
 
+BLOCK = 100
+"""Rows prepared per step of the source (one await per block, not per row)."""
+
+
 async def prepared_source(
     endpoint: Endpoint, rows: Iterable[Any] | AsyncIterable[Any], job_id: str, on_invalid: OnInvalid
-) -> AsyncIterator[Item | Outcome]:
-    """Prepare rows lazily from a sync or async iterable.
+) -> AsyncIterator[list[Item | Outcome]]:
+    """Prepare rows lazily from a sync or async iterable, in blocks of :data:`BLOCK`.
 
     An invalid row raises :class:`InputValidationError` (``on_invalid="raise"``)
-    or becomes a failed outcome (``"skip"``).
+    or becomes a failed outcome (``"skip"``). When reading or checking fails,
+    the rows prepared before it are yielded first, then the error is raised.
     """
+    block: list[Item | Outcome] = []
     index = 0
-    if isinstance(rows, AsyncIterable):
-        async for row in rows:
-            yield _checked(endpoint, index, row, job_id, on_invalid)
-            index += 1
-    else:
-        for row in rows:
-            yield _checked(endpoint, index, row, job_id, on_invalid)
-            index += 1
+    try:
+        if isinstance(rows, AsyncIterable):
+            async for row in rows:
+                block.append(_checked(endpoint, index, row, job_id, on_invalid))
+                index += 1
+                if len(block) >= BLOCK:
+                    yield block
+                    block = []
+        else:
+            for row in rows:
+                block.append(_checked(endpoint, index, row, job_id, on_invalid))
+                index += 1
+                if len(block) >= BLOCK:
+                    yield block
+                    block = []
+    except Exception:
+        if block:
+            yield block
+        raise
+    if block:
+        yield block
 
 
 def _checked(endpoint: Endpoint, index: int, row: Any, job_id: str, on_invalid: OnInvalid) -> Item | Outcome:
@@ -730,7 +757,7 @@ def prepare_all(endpoint: Endpoint, rows: Iterable[Any], job_id: str, on_invalid
     return prepared
 
 
-async def iterate(entries: Iterable[Item | Outcome]) -> AsyncIterator[Item | Outcome]:
-    """An async iterator over already prepared entries."""
-    for entry in entries:
-        yield entry
+async def iterate(entries: Sequence[Item | Outcome]) -> AsyncIterator[list[Item | Outcome]]:
+    """Already prepared entries as a source, in blocks of :data:`BLOCK`."""
+    for start in range(0, len(entries), BLOCK):
+        yield list(entries[start : start + BLOCK])

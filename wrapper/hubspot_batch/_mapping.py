@@ -12,14 +12,21 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import attrs
+
 from ._chunks import Item
-from ._endpoints import Endpoint, _text
+from ._endpoints import Endpoint
 from ._results import Outcome, OutcomeError, OutcomeStatus
 from ._retry import hubspot_error
 
 __all__ = ["map_response"]
 
 ALREADY_CREATED_NOTE = "already existed: created by an earlier attempt of this job whose answer was lost"
+
+
+def _norm(endpoint: Endpoint, field: str, value: Any) -> str:
+    text = value if type(value) is str else str(value)
+    return text.lower() if field in endpoint.casefold else text
 
 
 def _context_constraints(endpoint: Endpoint, context: Any) -> dict[str, set[str]]:
@@ -34,12 +41,26 @@ def _context_constraints(endpoint: Endpoint, context: Any) -> dict[str, set[str]
         if isinstance(values, str | int):
             values = [values]
         if isinstance(values, list):
-            constraints.setdefault(field, set()).update(_text(v) for v in values)
+            constraints.setdefault(field, set()).update(_norm(endpoint, field, v) for v in values)
     return constraints
 
 
-def _matches(item: Item, constraints: Mapping[str, set[str]]) -> bool:
-    return all(_text(item.row.get(field)) in allowed for field, allowed in constraints.items())
+def _matches(endpoint: Endpoint, item: Item, constraints: Mapping[str, set[str]]) -> bool:
+    for field, allowed in constraints.items():
+        value = item.row.get(field)
+        if value is None or _norm(endpoint, field, value) not in allowed:
+            return False
+    return True
+
+
+def _key(endpoint: Endpoint, fields: tuple[str, ...], row: Mapping[str, Any]) -> tuple[str, ...] | None:
+    key = []
+    for field in fields:
+        value = row.get(field)
+        if value is None:
+            return None
+        key.append(_norm(endpoint, field, value))
+    return tuple(key)
 
 
 def map_response(
@@ -59,29 +80,46 @@ def map_response(
     """
     decided: dict[int, Outcome] = {}
     parse = endpoint.parse_result
+    tables: dict[tuple[str, ...], dict[tuple[str, ...], list[Item]]] = {}
 
-    lookups: list[dict[tuple[str, ...], list[Item]]] = []
-    for alternative in endpoint.result_keys:
-        table: dict[tuple[str, ...], list[Item]] = {}
-        for item in items:
-            if all(item.row.get(f) is not None for f in alternative):
-                table.setdefault(tuple(_text(item.row[f]) for f in alternative), []).append(item)
-        lookups.append(table)
+    def table(fields: tuple[str, ...]) -> dict[tuple[str, ...], list[Item]]:
+        found = tables.get(fields)
+        if found is None:  # built on first use: most answers match on the first alternative
+            found = tables[fields] = {}
+            for item in items:
+                key = _key(endpoint, fields, item.row)
+                if key is not None:
+                    found.setdefault(key, []).append(item)
+        return found
 
-    for raw in body.get("results") or ():
+    succeeded = OutcomeStatus.SUCCEEDED
+    results = body.get("results") or ()
+    errors = body.get("errors")
+    by = endpoint.result_keys[0]
+    if not errors and len(results) == len(items):
+        # Fast path: HubSpot usually answers in input order; take it when every
+        # result echoes its input's key (first alternative), else match by key.
+        outcomes = []
+        for item, raw in zip(items, results, strict=True):
+            if not isinstance(raw, Mapping) or _key(endpoint, by, raw) != _key(endpoint, by, item.row):
+                break
+            outcomes.append(Outcome(item.index, succeeded, item.row, raw=raw, parse=parse))
+        else:
+            return outcomes, []
+    for raw in results:
         if not isinstance(raw, Mapping):
             continue
-        for alternative, table in zip(endpoint.result_keys, lookups, strict=True):
-            if all(raw.get(f) is not None for f in alternative):
-                candidates = table.get(tuple(_text(raw[f]) for f in alternative), ())
-                for item in candidates:
-                    if item.index not in decided:
-                        decided[item.index] = Outcome(
-                            item.index, OutcomeStatus.SUCCEEDED, item.row, raw=raw, parse=parse
-                        )
-                        break
-                if candidates:
+        for fields in endpoint.result_keys:
+            key = _key(endpoint, fields, raw)
+            if key is None:
+                continue
+            candidates = table(fields).get(key, ())
+            for item in candidates:
+                if item.index not in decided:
+                    decided[item.index] = Outcome(item.index, succeeded, item.row, raw=raw, parse=parse)
                     break
+            if candidates:
+                break
 
     unattributed: list[OutcomeError] = []
     for entry in body.get("errors") or ():
@@ -89,7 +127,9 @@ def map_response(
             continue
         error = hubspot_error(status_code, entry, fallback="HubSpot reported an error for this input")
         constraints = _context_constraints(endpoint, entry.get("context"))
-        concerned = [i for i in items if i.index not in decided and _matches(i, constraints)] if constraints else []
+        concerned = (
+            [i for i in items if i.index not in decided and _matches(endpoint, i, constraints)] if constraints else []
+        )
         if not concerned:
             unattributed.append(error)
             continue
@@ -104,15 +144,9 @@ def map_response(
 
     silent = [i for i in items if i.index not in decided]
     if silent and unattributed:
-        first = unattributed[0]
-        message = f"{first.message} (HubSpot's error did not say which input it concerns)"
-        error = OutcomeError(
-            category=first.category,
-            message=message,
-            status_code=first.status_code,
-            context=first.context,
-            correlation_id=first.correlation_id,
-            sub_category=first.sub_category,
+        error = attrs.evolve(
+            unattributed[0],
+            message=f"{unattributed[0].message} (HubSpot's error did not say which input it concerns)",
         )
         for item in silent:
             decided[item.index] = Outcome(item.index, OutcomeStatus.FAILED, item.row, error=error, parse=parse)

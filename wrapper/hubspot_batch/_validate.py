@@ -160,35 +160,49 @@ def _array_checker(item: Checker) -> Checker:
     return check
 
 
+def _plain_type(schema: Mapping[str, Any], document: Mapping[str, Any]) -> type | None:
+    """The Python type that alone proves a value valid (a string without enum or format), if any."""
+    schema = _resolve(schema, document)
+    if "enum" in schema or "format" in schema or any(k in schema for k in ("oneOf", "anyOf")):
+        return None
+    return {"string": str, "boolean": bool}.get(str(schema.get("type")))
+
+
 def _object_checker(schema: Mapping[str, Any], document: Mapping[str, Any], strict_fields: bool) -> Checker:
-    properties = {
-        name: compile_schema(sub, document, strict_fields=strict_fields)
-        for name, sub in schema.get("properties", {}).items()
-    }
+    declared = schema.get("properties", {})
+    properties = {name: compile_schema(sub, document, strict_fields=strict_fields) for name, sub in declared.items()}
+    plain = {name: _plain_type(sub, document) for name, sub in declared.items()}
     required = tuple(schema.get("required", ()))
     extra = schema.get("additionalProperties")
     extra_check = compile_schema(extra, document, strict_fields=strict_fields) if isinstance(extra, Mapping) else None
+    extra_plain = _plain_type(extra, document) if isinstance(extra, Mapping) else None
     closed = strict_fields and bool(properties) and extra_check is None and extra is not True
     known = ", ".join(sorted(properties))
 
     def check(value: Any, path: str, problems: list[tuple[str, str]]) -> None:
-        if not isinstance(value, Mapping):
+        if type(value) is not dict and not isinstance(value, Mapping):
             problems.append((path, f"must be an object, got {_type_name(value)}"))
             return
         prefix = f"{path}." if path else ""
         for name in required:
-            if name not in value or value[name] is None:
+            if value.get(name) is None:
                 problems.append((prefix + name, "is required"))
         for name, field_value in value.items():
-            if not isinstance(name, str):
-                problems.append((path, f"has a key that is not a string: {name!r}"))
-                continue
             checker = properties.get(name)
             if checker is not None:
-                if field_value is not None or name in required:
-                    checker(field_value, prefix + name, problems)
+                # Fast path: a plain string (or bool) field needs no further look.
+                if type(field_value) is plain[name] or (field_value is None and name not in required):
+                    continue
+                checker(field_value, prefix + name, problems)
             elif extra_check is not None:
+                if type(field_value) is extra_plain and type(name) is str:
+                    continue
+                if not isinstance(name, str):
+                    problems.append((path, f"has a key that is not a string: {name!r}"))
+                    continue
                 extra_check(field_value, prefix + name, problems)
+            elif not isinstance(name, str):
+                problems.append((path, f"has a key that is not a string: {name!r}"))
             elif closed:
                 problems.append((prefix + name, f"is not a field of this endpoint (known fields: {known})"))
 
