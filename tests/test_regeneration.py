@@ -6,24 +6,29 @@ tree), so the real work tree and index are never touched. The generator runs
 with this interpreter, whose bin directory has the pinned openapi-python-client
 and ruff. Three scenarios run the generator (a few seconds each); the
 untracked-file one fails before generating.
+
+The merge rule (``regenerate.merge``) is tested directly, on small documents
+and on the committed specs; those tests are fast.
 """
 
 from __future__ import annotations
 
+import copy
+import importlib.util
 import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = Path("generated") / "hubspot_batch_api"
 GIT = ["git", "-c", "user.name=regeneration test", "-c", "user.email=test@example.invalid", "-c", "core.hooksPath="]
-
-pytestmark = pytest.mark.slow
 
 
 def _env() -> dict[str, str]:
@@ -80,6 +85,7 @@ def repo(base_repo: Path, tmp_path: Path) -> Path:
     return clone
 
 
+@pytest.mark.slow
 def test_regeneration_is_byte_identical(repo: Path) -> None:
     result = regenerate_check(repo)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -88,6 +94,7 @@ def test_regeneration_is_byte_identical(repo: Path) -> None:
     assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""
 
 
+@pytest.mark.slow
 def test_changed_spec_source_without_regenerating_is_drift(repo: Path) -> None:
     upstream = repo / "specs" / "upstream" / "crm-communications-v3.json"
     doc = json.loads(upstream.read_text(encoding="utf-8"))
@@ -106,6 +113,7 @@ def test_changed_spec_source_without_regenerating_is_drift(repo: Path) -> None:
     assert "drift_canary" in (repo / PACKAGE / "models" / "simple_public_object_batch_input.py").read_text()
 
 
+@pytest.mark.slow
 def test_hand_edited_or_stale_generated_file_is_drift(repo: Path) -> None:
     model = repo / PACKAGE / "models" / "error.py"
     model.write_text(model.read_text(encoding="utf-8") + "\nHAND_EDITED = True\n", encoding="utf-8")
@@ -120,6 +128,7 @@ def test_hand_edited_or_stale_generated_file_is_drift(repo: Path) -> None:
     assert f"{PACKAGE}/models/stale_model.py" in result.stdout
 
 
+@pytest.mark.slow
 def test_untracked_file_under_generated_fails_the_check(repo: Path) -> None:
     (repo / PACKAGE / "api" / "extra.py").write_text("# not generated\n", encoding="utf-8")
     assert git(repo, "status", "--porcelain", "--untracked-files=all").strip() == f"?? {PACKAGE}/api/extra.py"
@@ -127,3 +136,198 @@ def test_untracked_file_under_generated_fails_the_check(repo: Path) -> None:
     result = regenerate_check(repo)
     assert result.returncode != 0
     assert f"{PACKAGE}/api/extra.py" in result.stdout
+
+
+# --------------------------------------------------------------------------- merge rule
+
+
+def _load_script(name: str) -> ModuleType:
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+regenerate = _load_script("regenerate")
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _document(path: str, schemas: dict[str, Any]) -> dict[str, Any]:
+    """A one-operation document whose 200 answers with BatchThing."""
+    return {
+        "openapi": "3.0.1",
+        "info": {"title": path, "version": "1"},
+        "tags": [{"name": "things"}],
+        "paths": {
+            path: {
+                "post": {
+                    "operationId": path.strip("/").replace("/", "_"),
+                    "tags": ["things"],
+                    "responses": {
+                        "200": {
+                            "description": "ok",
+                            "content": {"application/json": {"schema": _ref("BatchThing")}},
+                        }
+                    },
+                }
+            }
+        },
+        "components": {"schemas": schemas},
+    }
+
+
+BATCH_THING = {"type": "object", "properties": {"results": {"type": "array", "items": _ref("Thing")}}}
+
+ALPHA = (
+    "alpha-v1",
+    _document(
+        "/alpha/batch",
+        {
+            "Thing": {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}},
+            "BatchThing": BATCH_THING,
+            "Note": {"type": "string", "description": "Alpha's wording."},
+        },
+    ),
+)
+BETA = (
+    "beta-2026-03",
+    _document(
+        "/beta/batch",
+        {
+            # Same name, different meaning: Beta gets the prefix.
+            "Thing": {
+                "type": "object",
+                "required": ["id", "name"],
+                "properties": {"id": {"type": "string"}, "name": {"type": "string"}},
+            },
+            # Same text as Alpha's, but it refers to Beta's Thing: renamed too.
+            "BatchThing": BATCH_THING,
+            # Identical up to description and example: shared.
+            "Note": {"type": "string", "description": "Beta's wording.", "example": "beta"},
+            # Only Beta has it: keeps its name, its ref follows the rename.
+            "OnlyBeta": {"type": "object", "properties": {"thing": _ref("Thing"), "note": _ref("Note")}},
+        },
+    ),
+)
+GAMMA = (
+    "gamma-v1",
+    _document(
+        "/gamma/batch",
+        {
+            "Thing": {"type": "object", "properties": {"id": {"type": "integer"}}},
+            "BatchThing": BATCH_THING,
+            "Note": {"type": "string"},
+        },
+    ),
+)
+
+
+def _schemas(merged: Any) -> dict[str, Any]:
+    return dict(merged["components"]["schemas"])
+
+
+def _response_ref(merged: Any, path: str) -> str:
+    return str(merged["paths"][path]["post"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"])
+
+
+def _walk_refs(node: Any) -> Any:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref":
+                yield value
+            else:
+                yield from _walk_refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk_refs(value)
+
+
+def test_merge_first_document_keeps_the_name_later_ones_get_their_prefix() -> None:
+    inputs = copy.deepcopy([ALPHA, BETA])
+    merged = regenerate.merge(inputs)
+    assert inputs == [ALPHA, BETA], "merge must not modify its input"
+    schemas = _schemas(merged)
+    assert sorted(schemas) == ["BatchThing", "Beta202603BatchThing", "Beta202603Thing", "Note", "OnlyBeta", "Thing"]
+    # The first document keeps the plain names, untouched.
+    assert schemas["Thing"] == ALPHA[1]["components"]["schemas"]["Thing"]
+    assert schemas["BatchThing"]["properties"]["results"]["items"] == _ref("Thing")
+    assert _response_ref(merged, "/alpha/batch") == "#/components/schemas/BatchThing"
+    # The second one's clashing schemas are prefixed, and its refs follow.
+    assert schemas["Beta202603Thing"] == BETA[1]["components"]["schemas"]["Thing"]
+    assert schemas["Beta202603BatchThing"]["properties"]["results"]["items"] == _ref("Beta202603Thing")
+    assert schemas["OnlyBeta"]["properties"] == {"thing": _ref("Beta202603Thing"), "note": _ref("Note")}
+    assert _response_ref(merged, "/beta/batch") == "#/components/schemas/Beta202603BatchThing"
+    # Identical up to descriptions/examples: one shared schema, the first wording kept.
+    assert schemas["Note"] == {"type": "string", "description": "Alpha's wording."}
+    # Every ref in the result points at a schema that exists.
+    assert set(_walk_refs(merged)) <= {f"#/components/schemas/{n}" for n in schemas}
+
+
+def test_merge_order_decides_who_keeps_the_name() -> None:
+    schemas = _schemas(regenerate.merge([BETA, ALPHA]))
+    assert schemas["Thing"] == BETA[1]["components"]["schemas"]["Thing"]
+    assert schemas["AlphaV1Thing"] == ALPHA[1]["components"]["schemas"]["Thing"]
+    assert schemas["AlphaV1BatchThing"]["properties"]["results"]["items"] == _ref("AlphaV1Thing")
+    assert "Beta202603Thing" not in schemas
+
+
+def test_merge_appending_a_document_renames_nothing_before_it() -> None:
+    two = regenerate.merge([ALPHA, BETA])
+    three = regenerate.merge([ALPHA, BETA, GAMMA])
+    for kind, items in two["components"].items():
+        for name, value in items.items():
+            assert three["components"][kind].get(name) == value, f"{kind}/{name} changed when gamma-v1 was added"
+    for path, item in two["paths"].items():
+        assert three["paths"][path] == item
+    assert set(_schemas(three)) - set(_schemas(two)) == {"GammaV1Thing", "GammaV1BatchThing"}
+    assert _response_ref(three, "/gamma/batch") == "#/components/schemas/GammaV1BatchThing"
+    # Deterministic: the same inputs give the same document.
+    assert regenerate.merge([ALPHA, BETA, GAMMA]) == three
+
+
+def _committed_specs() -> list[tuple[str, Any]]:
+    sources = regenerate.vendor_spec.load_sources()
+    return [(e["name"], json.loads((ROOT / e["output"]).read_text(encoding="utf-8"))) for e in sources]
+
+
+def test_committed_merge_is_the_generated_openapi() -> None:
+    merged = regenerate.merge(_committed_specs())
+    generated = json.loads((ROOT / PACKAGE / "openapi.json").read_text(encoding="utf-8"))
+    assert merged == generated
+
+
+def test_adding_the_2026_03_specs_renamed_no_existing_model() -> None:
+    documents = _committed_specs()
+    names = [name for name, _ in documents]
+    added = ["crm-communications-2026-03", "communication-preferences-2026-03", "timeline-2026-03"]
+    assert names[-3:] == added
+    before = regenerate.merge(documents[:-3])
+    after = regenerate.merge(documents)
+    for kind, items in before["components"].items():
+        for name, value in items.items():
+            assert after["components"][kind].get(name) == value, f"{kind}/{name} changed"
+    assert sorted(set(_schemas(after)) - set(_schemas(before))) == [
+        "AppEventOccurrence",
+        "BatchInputAppEventOccurrence",
+        "BatchResponseAppEventOccurrence",
+        "CrmCommunications202603BatchResponseSimplePublicObject",
+        "CrmCommunications202603SimplePublicObject",
+    ]
+    # Webhooks v3 (first in sources.yaml) keeps the plain names; 2026-03 is prefixed.
+    schemas = _schemas(after)
+    for plain in (
+        "SubscriptionResponse",
+        "BatchResponseSubscriptionResponse",
+        "BatchInputSubscriptionBatchUpdateRequest",
+    ):
+        assert plain in schemas
+    assert "Webhooks202603SubscriptionResponse" in schemas
+    assert "eventType" in schemas["SubscriptionResponse"]["required"]
+    assert "eventType" not in schemas["Webhooks202603SubscriptionResponse"].get("required", [])

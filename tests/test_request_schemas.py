@@ -5,6 +5,10 @@ Each body is built with the generated input models and validated with
 ``specs/*.json`` (``$ref``s resolved inside the spec through a ``referencing``
 registry). OpenAPI 3.0 schemas are close enough to Draft 7 for these bodies;
 ``int32``/``int64`` ranges are checked by two extra formats.
+
+Example requests come from HubSpot's reference pages
+(``tests/fixtures/seed_examples``) or, for the 2026-03 specs that have no
+reference page, are hand-written (``tests/fixtures/examples_2026_03``).
 """
 
 from __future__ import annotations
@@ -17,12 +21,20 @@ from typing import Any
 
 import jsonschema
 import pytest
+import yaml
 from hubspot_batch_api import models as m
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_COPIES = ROOT / "tests" / "fixtures" / "seed_examples"
+EXAMPLES_2026_03 = ROOT / "tests" / "fixtures" / "examples_2026_03"
+SPEC_NAMES = [
+    entry["name"] for entry in yaml.safe_load((ROOT / "specs" / "sources.yaml").read_text(encoding="utf-8"))["specs"]
+]
+# Specs without a HubSpot reference page; their example requests are hand-written
+# (see SPECS_WITHOUT_SEED_PAGE in test_generated_models.py).
+SPECS_WITHOUT_SEED_PAGE = ["crm-communications-2026-03", "communication-preferences-2026-03", "timeline-2026-03"]
 
 FORMATS = jsonschema.FormatChecker()
 
@@ -55,8 +67,14 @@ def errors(spec: str, body: Any) -> list[str]:
     return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in request_validator(spec).iter_errors(body)]
 
 
-def seed_request(spec: str) -> Any:
-    return json.loads((SEED_COPIES / f"{spec}.request.json").read_text(encoding="utf-8"))
+def example_request(spec: str) -> Any:
+    """The seed's request body, or the hand-written one for a spec without a reference page."""
+    if spec in SPECS_WITHOUT_SEED_PAGE:
+        assert not (SEED_COPIES / f"{spec}.request.json").exists(), f"{spec} has a seed now"
+        path = EXAMPLES_2026_03 / f"{spec}.request.json"
+    else:
+        path = SEED_COPIES / f"{spec}.request.json"
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 # --------------------------------------------------------------------------- valid bodies
@@ -122,13 +140,63 @@ def timeline_body() -> dict[str, Any]:
     return m.BatchInputTimelineEvent(inputs=[event, by_object]).to_dict()
 
 
+def occurrences_body() -> dict[str, Any]:
+    """Timeline 2026-03: app event occurrences (eventTypeName + properties, no template/tokens)."""
+    occurrence = m.AppEventOccurrence(
+        event_type_name="pe1234_product_signup",
+        id="occ-1",
+        properties=m.AppEventOccurrenceProperties.from_dict({"plan": "pro", "seats": "12"}),
+        email="someone@example.com",
+        timestamp=dt.datetime(2026, 3, 11, 9, 30, tzinfo=dt.UTC),
+        extra_data=m.AppEventOccurrenceExtraData.from_dict({"answers": [{"q": "Team size?", "a": "10-20"}]}),
+        timeline_i_frame=m.TimelineEventIFrame(
+            link_label="View signup",
+            header_label="Signup details",
+            url="https://example.com/signups/occ-1",
+            width=600,
+            height=400,
+        ),
+    )
+    by_object = m.AppEventOccurrence.from_dict(
+        {
+            "eventTypeName": "pe1234_product_signup",
+            "id": "occ-2",
+            "properties": {},
+            "objectId": "901",
+            "objectTypeFullyQualifiedName": "0-2",
+        }
+    )
+    return m.BatchInputAppEventOccurrence(inputs=[occurrence, by_object]).to_dict()
+
+
 VALID = {
     "crm-communications-v3": communications_body,
     "webhooks-v3": webhooks_body,
     "webhooks-2026-03": webhooks_body,
     "communication-preferences-v4": statuses_body,
     "timeline-v3": timeline_body,
+    # The 2026-03 communications and statuses requests share their input models with v3/v4.
+    "crm-communications-2026-03": communications_body,
+    "communication-preferences-2026-03": statuses_body,
+    "timeline-2026-03": occurrences_body,
 }
+
+# The generated input model of each spec's request body.
+REQUEST_MODELS: dict[str, type[Any]] = {
+    "crm-communications-v3": m.BatchInputSimplePublicObjectBatchInput,
+    "webhooks-v3": m.BatchInputSubscriptionBatchUpdateRequest,
+    "webhooks-2026-03": m.BatchInputSubscriptionBatchUpdateRequest,
+    "communication-preferences-v4": m.BatchInputPublicStatusRequest,
+    "timeline-v3": m.BatchInputTimelineEvent,
+    "crm-communications-2026-03": m.BatchInputSimplePublicObjectBatchInput,
+    "communication-preferences-2026-03": m.BatchInputPublicStatusRequest,
+    "timeline-2026-03": m.BatchInputAppEventOccurrence,
+}
+
+
+def test_every_spec_has_a_valid_body_and_a_request_model() -> None:
+    assert sorted(VALID) == sorted(SPEC_NAMES)
+    assert sorted(REQUEST_MODELS) == sorted(SPEC_NAMES)
 
 
 @pytest.mark.parametrize("spec", list(VALID))
@@ -158,18 +226,18 @@ def test_bodies_use_wire_names() -> None:
     assert event["eventTemplateId"] == "1001"
     assert dt.datetime.fromisoformat(event["timestamp"]) == dt.datetime(2023, 11, 7, 5, 31, 56, tzinfo=dt.UTC)
     assert communications_body()["inputs"][0]["objectWriteTraceId"] == "trace-1"
+    occurrence = occurrences_body()["inputs"][0]
+    assert occurrence["eventTypeName"] == "pe1234_product_signup"
+    assert occurrence["properties"] == {"plan": "pro", "seats": "12"}
+    assert occurrence["timelineIFrame"]["linkLabel"] == "View signup"
+    assert not {"eventTemplateId", "tokens"} & set(occurrence)
+    assert occurrences_body()["inputs"][1]["objectTypeFullyQualifiedName"] == "0-2"
 
 
 @pytest.mark.parametrize("spec", list(VALID))
-def test_seed_request_round_trips_through_models_and_validates(spec: str) -> None:
-    model = {
-        "crm-communications-v3": m.BatchInputSimplePublicObjectBatchInput,
-        "webhooks-v3": m.BatchInputSubscriptionBatchUpdateRequest,
-        "webhooks-2026-03": m.BatchInputSubscriptionBatchUpdateRequest,
-        "communication-preferences-v4": m.BatchInputPublicStatusRequest,
-        "timeline-v3": m.BatchInputTimelineEvent,
-    }[spec]
-    seed = seed_request(spec)
+def test_example_request_round_trips_through_models_and_validates(spec: str) -> None:
+    model = REQUEST_MODELS[spec]
+    seed = example_request(spec)
     assert errors(spec, seed) == []
     body = model.from_dict(seed).to_dict()
     assert errors(spec, body) == []
@@ -225,7 +293,67 @@ INVALID = [
     ("timeline-v3", lambda: _with(timeline_body(), 0, timestamp="2023-11-07T05:31:56"), "inputs/0/timestamp"),
     ("timeline-v3", lambda: {"inputs": "not a list"}, "inputs"),
     ("timeline-v3", lambda: {}, ""),
+    (
+        "communication-preferences-2026-03",
+        lambda: _with(statuses_body(), 0, statusState="OPTED_OUT"),
+        "inputs/0/statusState",
+    ),
+    ("communication-preferences-2026-03", lambda: _with(statuses_body(), 1, channel="SMS"), "inputs/1/channel"),
+    (
+        "communication-preferences-2026-03",
+        lambda: _with(statuses_body(), 0, subscriptionId=2**63),
+        "inputs/0/subscriptionId",
+    ),
+    ("communication-preferences-2026-03", lambda: _with(statuses_body(), 1, channel=_DROP), "inputs/1"),
+    ("crm-communications-2026-03", lambda: _with(communications_body(), 0, properties=_DROP), "inputs/0"),
+    (
+        "crm-communications-2026-03",
+        lambda: _with(communications_body(), 0, properties={"hs_communication_body": None}),
+        "inputs/0/properties/hs_communication_body",
+    ),
+    ("timeline-2026-03", lambda: _with(occurrences_body(), 0, eventTypeName=_DROP), "inputs/0"),
+    ("timeline-2026-03", lambda: _with(occurrences_body(), 1, properties=_DROP), "inputs/1"),
+    ("timeline-2026-03", lambda: _with(occurrences_body(), 0, properties={"seats": 12}), "inputs/0/properties/seats"),
+    (
+        "timeline-2026-03",
+        lambda: _with(occurrences_body(), 0, properties=["plan", "pro"]),
+        "inputs/0/properties",
+    ),
+    (
+        "timeline-2026-03",
+        lambda: _with(
+            occurrences_body(),
+            0,
+            timelineIFrame={k: v for k, v in occurrences_body()["inputs"][0]["timelineIFrame"].items() if k != "url"},
+        ),
+        "inputs/0/timelineIFrame",
+    ),
+    (
+        "timeline-2026-03",
+        lambda: _with(occurrences_body(), 0, timestamp="2026-03-11 09:30"),
+        "inputs/0/timestamp",
+    ),
 ]
+
+
+def test_v3_shaped_timeline_event_is_rejected_by_2026_03() -> None:
+    # A v3 event (template id + tokens) sent to the 2026-03 endpoint: the
+    # occurrence schema needs `eventTypeName` and `properties` instead.
+    v3_event = {
+        "eventTemplateId": "1001",
+        "id": "evt-1",
+        "email": "someone@example.com",
+        "tokens": {"plan": "pro", "seats": "12"},
+    }
+    assert errors("timeline-v3", {"inputs": [v3_event]}) == []
+    found = errors("timeline-2026-03", {"inputs": [v3_event]})
+    assert sorted(found) == [
+        "inputs/0: 'eventTypeName' is a required property",
+        "inputs/0: 'properties' is a required property",
+    ]
+    # And the other way round: a 2026-03 occurrence is no v3 event.
+    occurrence = occurrences_body()["inputs"][0]
+    assert "inputs/0: 'eventTemplateId' is a required property" in errors("timeline-v3", {"inputs": [occurrence]})
 
 
 @pytest.mark.parametrize(
@@ -244,3 +372,6 @@ def test_generated_models_refuse_unknown_request_enums() -> None:
         m.PublicStatusRequest.from_dict(item)
     with pytest.raises(KeyError):
         m.SubscriptionBatchUpdateRequest.from_dict({"active": True})
+    # A v3 timeline event is no 2026-03 occurrence for the generated model either.
+    with pytest.raises(KeyError):
+        m.AppEventOccurrence.from_dict({"eventTemplateId": "1001", "id": "evt-1", "tokens": {"plan": "pro"}})

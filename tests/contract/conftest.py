@@ -24,7 +24,9 @@ from typing import Any
 import httpx
 import pytest
 from contract_support import (
+    API_VERSION,
     CASSETTES,
+    CLIENT_WIDE_VERSION,
     HUBSPOT_ENV,
     LOGGED,
     RECORD_COMMAND,
@@ -236,6 +238,8 @@ class Contract:
         watcher = _Unmatched()
         logger = logging.getLogger("hubspot_batch")
         logger.addHandler(watcher)
+        # the date-based endpoints added with 2026-03 get their version client-wide (the others per call)
+        client_wide = self.endpoint in CLIENT_WIDE_VERSION
         try:
             with HubSpotBatch(
                 access_token=creds.get("access_token") or None,
@@ -244,8 +248,9 @@ class Contract:
                 timeout=30.0,
                 max_concurrency=1,  # one request at a time: the recorded order is the replayed order
                 retry=RetryPolicy(backoff_base=0.0, backoff_max=0.0, max_attempts=4),
+                api_version=API_VERSION[self.endpoint] if client_wide else "v3",  # type: ignore[arg-type]
             ) as hs:
-                result = call(hs, self.endpoint, self.ids, rows, **kw)
+                result = call(hs, self.endpoint, self.ids, rows, client_version=client_wide, **kw)
         finally:
             logger.removeHandler(watcher)
         assert not unmatched, (

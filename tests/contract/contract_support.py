@@ -59,20 +59,36 @@ HUBSPOT_ENV = {
     "HUBSPOT_COMMUNICATION_IDS": "4 comma-separated ids of existing communications",
     "HUBSPOT_CONTACT_EMAILS": "4 comma-separated emails of contacts (status writes)",
     "HUBSPOT_PREFERENCE_SUBSCRIPTION_ID": "id of a subscription type (communication preferences)",
-    "HUBSPOT_TIMELINE_TEMPLATE_ID": "id of a timeline event template of the app",
+    "HUBSPOT_TIMELINE_TEMPLATE_ID": "id of a timeline event template of the app (v3 events)",
+    "HUBSPOT_TIMELINE_EVENT_TYPE_NAME": "name of an app event type of the app (2026-03 event occurrences)",
     "HUBSPOT_CONTACT_ID": "id of a contact the timeline events go on",
 }
 HUBSPOT_OPTIONAL_ENV = {
     "HUBSPOT_LIMITED_ACCESS_TOKEN": "token lacking the endpoints' scopes (403 scenario; skipped without it)",
     "HUBSPOT_TIMELINE_TOKENS": "JSON object of the template's tokens (default: {})",
+    "HUBSPOT_TIMELINE_PROPERTIES": "JSON object of the event type's properties, string values (default: {})",
 }
 
 # --------------------------------------------------------------------------- endpoints and scenarios
 
-ENDPOINT_NAMES = ("webhooks-v3", "webhooks-2026-03", "communications-v3", "statuses-v4", "timeline-v3")
+ENDPOINT_NAMES = (
+    "webhooks-v3",
+    "webhooks-2026-03",
+    "communications-v3",
+    "communications-2026-03",
+    "statuses-v4",
+    "statuses-2026-03",
+    "timeline-v3",
+    "timeline-2026-03",
+)
+"""Every (endpoint, API version) the library supports, as ``<endpoint>-<version>``."""
+API_VERSION = {name: name.split("-", 1)[1] for name in ENDPOINT_NAMES}
+CLIENT_WIDE_VERSION = ("communications-2026-03", "statuses-2026-03", "timeline-2026-03")
+"""Endpoints whose contract tests set the API version client-wide (``HubSpotBatch(api_version=...)``)."""
 SCENARIOS = (
     "full_success",
     "partial_failure",
+    "conflict_409_isolated",
     "batch_400_isolated",
     "rate_limit_then_success",
     "daily_limit",
@@ -80,6 +96,20 @@ SCENARIOS = (
     "unauthorized_401",
     "forbidden_403",
 )
+ALL_OR_NONE = ("timeline-2026-03",)
+"""Endpoints that accept a batch whole or not at all: no partial failure within a 2xx (timeline 2026-03
+answers 400 or 409 "none were accepted"); they have ``conflict_409_isolated`` instead of ``partial_failure``."""
+
+
+def endpoints_for(scenario: str) -> list[str]:
+    """The endpoints a scenario is recorded for."""
+    if scenario == "partial_failure":
+        return [e for e in ENDPOINT_NAMES if e not in ALL_OR_NONE]
+    if scenario == "conflict_409_isolated":
+        return list(ALL_OR_NONE)
+    return list(ENDPOINT_NAMES)
+
+
 SANDBOX_ONLY = {
     "daily_limit": "a DAILY 429 needs the account's whole daily budget spent",
     "server_error_then_success": "HubSpot cannot be made to answer a 5xx on demand",
@@ -93,7 +123,7 @@ def cassette_name(endpoint: str, scenario: str) -> str:
 
 def expected_cassettes() -> list[str]:
     """Every cassette the contract tests need."""
-    return [cassette_name(e, s) for s in SCENARIOS for e in ENDPOINT_NAMES]
+    return [cassette_name(e, s) for s in SCENARIOS for e in endpoints_for(s)]
 
 
 SANDBOX_IDS: dict[str, Any] = {
@@ -110,6 +140,8 @@ SANDBOX_IDS: dict[str, Any] = {
     "timeline_template_id": "4001",
     "contact_id": "5001",
     "timeline_tokens": {},
+    "timeline_event_type_name": "contract_event",
+    "timeline_properties": {"source": "contract test"},
     "event_prefix": "contract",
 }
 # Ids that do not exist, and inputs HubSpot rejects with the whole batch.
@@ -120,6 +152,7 @@ UNKNOWN_PROPERTY = "contract_no_such_property"
 MISSING_PREFERENCE_SUBSCRIPTION = 999_000_301
 POISON_PREFERENCE_SUBSCRIPTION = 999_000_302
 POISON_TIMELINE_TEMPLATE = "999000401"
+POISON_TIMELINE_EVENT_TYPE = "contract_no_such_event_type"
 
 
 def _csv(value: str) -> list[str]:
@@ -143,6 +176,8 @@ def hubspot_ids(env: Mapping[str, str]) -> dict[str, Any]:
         "timeline_template_id": env["HUBSPOT_TIMELINE_TEMPLATE_ID"],
         "contact_id": env["HUBSPOT_CONTACT_ID"],
         "timeline_tokens": json.loads(env.get("HUBSPOT_TIMELINE_TOKENS") or "{}"),
+        "timeline_event_type_name": env["HUBSPOT_TIMELINE_EVENT_TYPE_NAME"],
+        "timeline_properties": json.loads(env.get("HUBSPOT_TIMELINE_PROPERTIES") or "{}"),
         # timeline event ids are unique per app and template, forever: a new prefix per recording
         "event_prefix": "contract-" + datetime.now(UTC).strftime("%Y%m%d%H%M%S"),
     }
@@ -156,13 +191,13 @@ def ok_row(endpoint: str, ids: Mapping[str, Any], scenario: str, i: int) -> dict
     """Input number ``i`` of a scenario, one HubSpot accepts."""
     if endpoint.startswith("webhooks"):
         return {"id": ids["webhook_subscription_ids"][i], "active": i % 2 == 0}
-    if endpoint == "communications-v3":
+    if endpoint.startswith("communications"):
         return {
             "id": ids["communication_ids"][i],
             "properties": {"hs_communication_body": f"contract test {scenario} {i}"},
             "objectWriteTraceId": f"contract-{scenario}-{i}",
         }
-    if endpoint == "statuses-v4":
+    if endpoint.startswith("statuses"):
         return {
             "subscriberIdString": ids["contact_emails"][i],
             "subscriptionId": ids["preference_subscription_id"],
@@ -170,6 +205,13 @@ def ok_row(endpoint: str, ids: Mapping[str, Any], scenario: str, i: int) -> dict
             "channel": "EMAIL",
             "legalBasis": "LEGITIMATE_INTEREST_CLIENT",
             "legalBasisExplanation": "contract test",
+        }
+    if endpoint == "timeline-2026-03":
+        return {
+            "eventTypeName": ids["timeline_event_type_name"],
+            "id": f"{ids['event_prefix']}-{scenario}-{i}",
+            "objectId": ids["contact_id"],
+            "properties": dict(ids["timeline_properties"]),
         }
     assert endpoint == "timeline-v3"
     return {
@@ -181,13 +223,16 @@ def ok_row(endpoint: str, ids: Mapping[str, Any], scenario: str, i: int) -> dict
 
 
 def failing_row(endpoint: str, ids: Mapping[str, Any], scenario: str, i: int) -> dict[str, Any]:
-    """An input that fails on its own (partial failure): unknown id, or an event that already exists."""
+    """An input that fails on its own: unknown id, or an event that already exists.
+
+    On the all-or-none timeline 2026-03, the existing event makes HubSpot reject its whole batch (409).
+    """
     row = ok_row(endpoint, ids, scenario, i)
     if endpoint.startswith("webhooks"):
         row["id"] = MISSING_WEBHOOK_SUBSCRIPTION
-    elif endpoint == "communications-v3":
+    elif endpoint.startswith("communications"):
         row["id"] = MISSING_COMMUNICATION
-    elif endpoint == "statuses-v4":
+    elif endpoint.startswith("statuses"):
         row["subscriptionId"] = MISSING_PREFERENCE_SUBSCRIPTION
     else:
         row["id"] = f"{ids['event_prefix']}-{scenario}-existing"
@@ -199,10 +244,12 @@ def poison_row(endpoint: str, ids: Mapping[str, Any], scenario: str, i: int) -> 
     row = ok_row(endpoint, ids, scenario, i)
     if endpoint.startswith("webhooks"):
         row["id"] = POISON_WEBHOOK_SUBSCRIPTION
-    elif endpoint == "communications-v3":
+    elif endpoint.startswith("communications"):
         row["properties"] = {UNKNOWN_PROPERTY: "x"}
-    elif endpoint == "statuses-v4":
+    elif endpoint.startswith("statuses"):
         row["subscriptionId"] = POISON_PREFERENCE_SUBSCRIPTION
+    elif endpoint == "timeline-2026-03":
+        row["eventTypeName"] = POISON_TIMELINE_EVENT_TYPE
     else:
         row["eventTemplateId"] = POISON_TIMELINE_TEMPLATE
     return row
@@ -214,20 +261,35 @@ def endpoint_path(endpoint: str, ids: Mapping[str, Any]) -> str:
         "webhooks-v3": f"/webhooks/v3/{ids['app_id']}/subscriptions/batch/update",
         "webhooks-2026-03": f"/webhooks/2026-03/{ids['app_id']}/subscriptions/batch/update",
         "communications-v3": "/crm/v3/objects/communications/batch/update",
+        "communications-2026-03": "/crm/objects/2026-03/communications/batch/update",
         "statuses-v4": "/communication-preferences/v4/statuses/batch/write",
+        "statuses-2026-03": "/communication-preferences/2026-03/statuses/batch/write",
         "timeline-v3": "/integrators/timeline/v3/events/batch/create",
+        "timeline-2026-03": "/integrators/timeline/2026-03/events/batch",
     }[endpoint]
 
 
-def call(hs: Any, endpoint: str, ids: Mapping[str, Any], rows: list[dict[str, Any]], **kw: Any) -> Any:
-    """Send ``rows`` through the library's public API (blocking client)."""
-    if endpoint == "webhooks-v3":
-        return hs.webhooks.update_subscriptions(ids["app_id"], rows, api_version="v3", **kw)
-    if endpoint == "webhooks-2026-03":
-        return hs.webhooks.update_subscriptions(ids["app_id"], rows, api_version="2026-03", **kw)
-    if endpoint == "communications-v3":
+def call(
+    hs: Any,
+    endpoint: str,
+    ids: Mapping[str, Any],
+    rows: list[dict[str, Any]],
+    *,
+    client_version: bool = False,
+    **kw: Any,
+) -> Any:
+    """Send ``rows`` through the library's public API (blocking client), at the endpoint's API version.
+
+    ``api_version`` is passed per call, unless ``client_version`` says the client was built with it
+    (``HubSpotBatch(..., api_version=...)``); then the call names no version.
+    """
+    if not client_version:
+        kw["api_version"] = API_VERSION[endpoint]
+    if endpoint.startswith("webhooks"):
+        return hs.webhooks.update_subscriptions(ids["app_id"], rows, **kw)
+    if endpoint.startswith("communications"):
         return hs.communications.update(rows, **kw)
-    if endpoint == "statuses-v4":
+    if endpoint.startswith("statuses"):
         return hs.subscription_statuses.write(rows, **kw)
     return hs.timeline.create_events(rows, **kw)
 
@@ -236,9 +298,9 @@ def result_key(endpoint: str, row: Mapping[str, Any]) -> Any:
     """What a result item echoes of its input (to check a result belongs to its input)."""
     if endpoint.startswith("webhooks"):
         return str(row["id"])
-    if endpoint == "communications-v3":
+    if endpoint.startswith("communications"):
         return row["objectWriteTraceId"]
-    if endpoint == "statuses-v4":
+    if endpoint.startswith("statuses"):
         return (row["subscriberIdString"].lower(), row["subscriptionId"])
     return row["id"]
 
@@ -247,9 +309,9 @@ def raw_key(endpoint: str, raw: Mapping[str, Any]) -> Any:
     """The same key, read from a result item."""
     if endpoint.startswith("webhooks"):
         return str(raw["id"])
-    if endpoint == "communications-v3":
+    if endpoint.startswith("communications"):
         return raw["objectWriteTraceId"]
-    if endpoint == "statuses-v4":
+    if endpoint.startswith("statuses"):
         return (str(raw["subscriberIdString"]).lower(), int(raw["subscriptionId"]))
     return raw["id"]
 
@@ -260,8 +322,11 @@ SANDBOX_ENDPOINT = {
     "webhooks-v3": "webhooks",
     "webhooks-2026-03": "webhooks",
     "communications-v3": "communications",
+    "communications-2026-03": "communications",
     "statuses-v4": "statuses",
+    "statuses-2026-03": "statuses",
     "timeline-v3": "timeline",
+    "timeline-2026-03": "timeline",
 }
 
 
@@ -305,8 +370,10 @@ class PoisonRejectingApp:
 
     The sandbox answers a whole-batch 400 for communications (unknown
     property) but has no spec-valid input that does so on the other
-    endpoints; this wrapper rejects any batch holding a poison input there,
-    with the sandbox's own ``VALIDATION_ERROR`` body.
+    endpoints (timeline 2026-03 answers 400 for an occurrence without an
+    object reference, but the library refuses such an input before sending
+    it); this wrapper rejects any batch holding a poison input there, with
+    the sandbox's own ``VALIDATION_ERROR`` body.
     """
 
     def __init__(self, app: SandboxApp) -> None:
@@ -328,6 +395,8 @@ class PoisonRejectingApp:
                 return f"Invalid subscriptionId {POISON_PREFERENCE_SUBSCRIPTION} for this portal"
             if "/timeline/" in request.path and item.get("eventTemplateId") == POISON_TIMELINE_TEMPLATE:
                 return f"Event template {POISON_TIMELINE_TEMPLATE} does not exist for this app"
+            if "/timeline/" in request.path and item.get("eventTypeName") == POISON_TIMELINE_EVENT_TYPE:
+                return f"Event type {POISON_TIMELINE_EVENT_TYPE} does not exist for this app; none were accepted"
         return None
 
     def handle(self, request: SandboxRequest) -> Any:

@@ -129,6 +129,13 @@ def test_the_validator_rejects_what_breaks_the_spec(operations: list[SpecOperati
     documented = webhooks.response_validator(200)
     assert documented is not None
     assert _errors(documented[1], {"status": "COMPLETE", "results": [{"id": "1"}], "startedAt": "yesterday"})
+    timeline = operation_for("/integrators/timeline/2026-03/events/batch", operations)
+    assert timeline is not None
+    occurrence = {"eventTypeName": "e", "id": "1", "objectId": "5", "properties": {"a": 1}}
+    assert _errors(timeline.request_validator(), {"inputs": [occurrence]})  # properties are strings
+    conflict = timeline.response_validator(409)
+    assert conflict is not None and conflict[0] == "409"
+    assert _errors(conflict[1], {"status": "error", "category": "CONFLICT", "context": {"ids": [1]}})
     statuses = operation_for("/communication-preferences/v4/statuses/batch/write", operations)
     assert statuses is not None
     bad_status = {
@@ -138,3 +145,27 @@ def test_the_validator_rejects_what_breaks_the_spec(operations: list[SpecOperati
     error = statuses.response_validator(429)
     assert error is not None and error[0] == "default"
     assert _errors(error[1], {"status": "error", "context": 5})
+
+
+@pytest.mark.parametrize("status", [400, 409])
+def test_all_or_none_rejections_meet_their_own_schema(status: int, operations: list[SpecOperation]) -> None:
+    """Timeline 2026-03 whole-batch 400 / 409 bodies meet the ``Error`` schema its 400 / 409 declare."""
+    checked = []
+    for path in CASSETTE_FILES:
+        for request, response in interactions(path):
+            operation = operation_for(urlsplit(request["uri"]).path, operations)
+            if operation is None or operation.spec_file != "timeline-2026-03.json":
+                continue
+            if int(response["status"]["code"]) != status:
+                continue
+            documented = operation.response_validator(status)
+            assert documented is not None and documented[0] == str(status), documented
+            schema = operation.document["paths"][operation.path_template]["post"]["responses"][str(status)]
+            assert schema["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+            answer = json.loads(body_bytes(response["body"]))
+            assert not _errors(documented[1], answer), (path.name, answer)
+            assert answer["category"] == ("CONFLICT" if status == 409 else "VALIDATION_ERROR")
+            assert "none were accepted" in answer["message"]
+            checked.append(path.stem)
+    expected = "timeline-2026-03--" + ("conflict_409_isolated" if status == 409 else "batch_400_isolated")
+    assert expected in checked, f"no recorded {status} of timeline 2026-03 in {expected}.yaml"

@@ -43,8 +43,11 @@ SPEC_OF = {
     "webhooks-v3": "webhooks-v3.json",
     "webhooks-2026-03": "webhooks-2026-03.json",
     "communications-v3": "crm-communications-v3.json",
+    "communications-2026-03": "crm-communications-2026-03.json",
     "statuses-v4": "communication-preferences-v4.json",
+    "statuses-2026-03": "communication-preferences-2026-03.json",
     "timeline-v3": "timeline-v3.json",
+    "timeline-2026-03": "timeline-2026-03.json",
 }
 PRISM_BIN = PRISM_DIR / "node_modules" / ".bin" / "prism"
 REFUSED = "did not pass the validation rules"
@@ -151,7 +154,7 @@ def rich_rows(endpoint: str) -> list[dict[str, Any]]:
     ids = SANDBOX_IDS
     if endpoint.startswith("webhooks"):
         return [{"id": 2_147_483_647, "active": False}, {"id": 1, "active": True}]
-    if endpoint == "communications-v3":
+    if endpoint.startswith("communications"):
         return [
             {
                 "id": "2001",
@@ -166,7 +169,7 @@ def rich_rows(endpoint: str) -> list[dict[str, Any]]:
             },
             {"id": "2002", "properties": {}},
         ]
-    if endpoint == "statuses-v4":
+    if endpoint.startswith("statuses"):
         bases = [
             "CONSENT_WITH_NOTICE",
             "LEGITIMATE_INTEREST_CLIENT",
@@ -196,6 +199,38 @@ def rich_rows(endpoint: str) -> list[dict[str, Any]]:
             }
         )
         return rows
+    if endpoint == "timeline-2026-03":
+        name = ids["timeline_event_type_name"]
+        return [
+            {
+                "eventTypeName": name,
+                "id": "rich-email",
+                "email": "rich@example.com",
+                "properties": {"a": "1", "b": ""},
+                "timestamp": datetime(2026, 3, 1, 12, 0, tzinfo=UTC),
+                "extraData": {"nested": {"list": [1, "two", None, True]}},
+                "timelineIFrame": {
+                    "linkLabel": "Open",
+                    "headerLabel": "Details",
+                    "url": "https://example.com/frame",
+                    "width": 600,
+                    "height": 400,
+                },
+            },
+            {
+                "eventTypeName": name,
+                "id": "rich-utk",
+                "utk": "utk-contract-0001",
+                "domain": "example.com",
+                "properties": {},
+            },
+            {
+                "eventTypeName": name,
+                "objectId": "5001",
+                "objectTypeFullyQualifiedName": "0-1",
+                "properties": {},
+            },  # id added by the library
+        ]
     template = ids["timeline_template_id"]
     return [
         {
@@ -275,9 +310,7 @@ def test_prism_accepts_every_request(prisms: dict[str, Prism], endpoint: str) ->
     assert all(path.startswith("/") for path, _, _ in transport.seen)
 
 
-# Not webhooks-2026-03: its vendored spec declares only `developer_hapikey`, so Prism refuses a bearer
-# token there ("Invalid security scheme used") although the library sends one when no developer key is set.
-@pytest.mark.parametrize("endpoint", [e for e in ENDPOINT_NAMES if e != "webhooks-2026-03"])
+@pytest.mark.parametrize("endpoint", ENDPOINT_NAMES)
 def test_prism_accepts_bearer_only_requests(prisms: dict[str, Prism], endpoint: str) -> None:
     """Without a developer API key the library authenticates with the bearer token (401/403 scenarios do so)."""
     prism = prisms[SPEC_OF[endpoint]]

@@ -1,9 +1,14 @@
-"""What the user sees, input by input, for every endpoint and every way HubSpot answers.
+"""What the user sees, input by input, for every endpoint, every API version and every way HubSpot answers.
 
 Each test replays its own cassette (``tests/cassettes/<endpoint>--<scenario>.yaml``)
 through the public blocking client and checks every input's outcome. The
 cassettes were recorded by these same tests (``--record-mode=rewrite``)
 against the sandbox or, with ``HUBSPOT_CONTRACT_TARGET=hubspot``, real HubSpot.
+
+Endpoints are named ``<endpoint>-<API version>``. Timeline 2026-03 accepts a
+batch all or none: it has no partial failure within a 2xx, and its
+``conflict_409_isolated`` scenario (an occurrence id that already exists)
+takes the place of ``partial_failure``.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from contract_support import (
     MISSING_COMMUNICATION,
     MISSING_PREFERENCE_SUBSCRIPTION,
     MISSING_WEBHOOK_SUBSCRIPTION,
+    endpoints_for,
     limited_token,
     raw_key,
     result_key,
@@ -40,8 +46,21 @@ PARTIAL = {
     "webhooks-v3": (207, "SUBSCRIPTION_ID_NOT_FOUND"),
     "webhooks-2026-03": (207, "SUBSCRIPTION_ID_NOT_FOUND"),
     "communications-v3": (207, "OBJECT_NOT_FOUND"),
+    "communications-2026-03": (207, "OBJECT_NOT_FOUND"),
     "statuses-v4": (200, "OBJECT_NOT_FOUND"),  # status writes: errors inside a 200
+    "statuses-2026-03": (200, "OBJECT_NOT_FOUND"),
     "timeline-v3": (207, "OBJECT_ALREADY_EXISTS"),
+}
+# the generated model each endpoint's results are parsed into
+RESULT_MODEL = {
+    "webhooks-v3": "SubscriptionResponse",
+    "webhooks-2026-03": "Webhooks202603SubscriptionResponse",
+    "communications-v3": "SimplePublicObject",
+    "communications-2026-03": "CrmCommunications202603SimplePublicObject",
+    "statuses-v4": "PublicStatus",
+    "statuses-2026-03": "PublicStatus",
+    "timeline-v3": "TimelineEventResponse",
+    "timeline-2026-03": "AppEventOccurrence",
 }
 
 
@@ -61,16 +80,21 @@ def check_success(endpoint: str, row: dict[str, Any], outcome: Outcome) -> None:
     assert outcome.raw is not None
     assert raw_key(endpoint, outcome.raw) == result_key(endpoint, row)
     assert outcome.result is not None  # the generated model understands the result item
+    assert type(outcome.result).__name__ == RESULT_MODEL[endpoint], type(outcome.result)
     raw = outcome.raw
     if endpoint.startswith("webhooks"):
         assert raw["active"] is row["active"]
-        assert raw["eventType"]
-    elif endpoint == "communications-v3":
+        assert raw.get("eventType") or raw.get("eventTypeName")
+    elif endpoint.startswith("communications"):
         assert str(raw["id"]) == row["id"]
         assert raw["properties"]["hs_communication_body"] == row["properties"]["hs_communication_body"]
-    elif endpoint == "statuses-v4":
+    elif endpoint.startswith("statuses"):
         assert raw["status"] == row["statusState"]
         assert raw["channel"] == "EMAIL"
+    elif endpoint == "timeline-2026-03":
+        assert raw["eventTypeName"] == row["eventTypeName"]
+        assert str(raw["objectId"]) == row["objectId"]
+        assert raw["properties"] == row["properties"]
     else:
         assert raw["eventTemplateId"] == row["eventTemplateId"]
         assert str(raw["objectId"]) == row["objectId"]
@@ -96,6 +120,7 @@ def test_full_success(contract: Any, endpoint: str) -> None:
     assert result.raise_for_errors() is result
 
 
+@pytest.mark.parametrize("endpoint", endpoints_for("partial_failure"))
 def test_partial_failure(contract: Any, endpoint: str) -> None:
     if contract.live and endpoint == "timeline-v3":  # the event that "already exists"
         contract.setup_post({"inputs": [contract.failing(2)]})
@@ -116,12 +141,40 @@ def test_partial_failure(contract: Any, endpoint: str) -> None:
         "webhooks-v3": ("subscriptionIds", str(MISSING_WEBHOOK_SUBSCRIPTION)),
         "webhooks-2026-03": ("subscriptionIds", str(MISSING_WEBHOOK_SUBSCRIPTION)),
         "communications-v3": ("ids", MISSING_COMMUNICATION),
+        "communications-2026-03": ("ids", MISSING_COMMUNICATION),
         "statuses-v4": ("subscriptionIds", str(MISSING_PREFERENCE_SUBSCRIPTION)),
+        "statuses-2026-03": ("subscriptionIds", str(MISSING_PREFERENCE_SUBSCRIPTION)),
         "timeline-v3": ("id", str(rows[2].get("id"))),
     }[endpoint]
     assert named[1] in context[named[0]]  # HubSpot's error names the input; the library tied it to it
     assert result.stats.requests == 1
     assert not result.ok and result.stopped_by is None
+
+
+@pytest.mark.parametrize("endpoint", endpoints_for("conflict_409_isolated"))
+def test_conflict_409_isolated(contract: Any, endpoint: str) -> None:
+    """All or none: one occurrence id that already exists -> 409 for the whole batch; the engine isolates it."""
+    if contract.live:  # the occurrence that "already exists"
+        created = contract.setup_post({"inputs": [contract.failing(2)]})
+        assert created.status_code == 200, created.text
+    rows = [contract.ok(0), contract.ok(1), contract.failing(2), contract.ok(3)]
+    result = contract.run(rows)
+    check_indexes(result, rows)
+    assert statuses(result) == [S, S, F, S]  # the rest were created
+    for i in (0, 1, 3):
+        check_success(endpoint, rows[i], result[i])
+    failed = result[2]
+    assert failed.error is not None
+    assert (failed.error.status_code, failed.error.category) == (409, "CONFLICT"), failed.describe()
+    assert "already exist" in failed.error.message
+    context = failed.error.context
+    assert isinstance(context, dict) and rows[2]["id"] in context["ids"], failed.describe()
+    # [0..3] 409 -> [0,1] ok, [2,3] 409 -> [2] 409, [3] ok: the existing occurrence alone is reported
+    assert result.stats.splits == 2
+    assert result.stats.requests == 5
+    assert not result.ok and result.stopped_by is None
+    codes = [r["status"]["code"] for r in contract.cassette.responses]
+    assert codes == [409, 200, 409, 409, 200], codes
 
 
 def test_batch_400_isolated(contract: Any, endpoint: str) -> None:

@@ -93,6 +93,8 @@ OnUnavailable = Literal["fallback", "fail"]
 
 T = TypeVar("T")
 
+_MAX_SANE_LIMIT = 10_000  # HubSpot's largest window is 250 (+ increases): larger headers are not believed
+_INTERVAL_MS_RANGE = (100, 3_600_000)
 _DAILY_TTL = 2 * 86_400
 _CONF_TTL = 7 * 86_400
 _SECRET_QUERY_KEYS = frozenset({"password", "pass", "pwd", "auth", "token", "secret"})
@@ -463,7 +465,12 @@ class RedisLimiter:
             await self._local.confirm(reservation, late)
 
     async def observe(self, reservation: Reservation, headers: RateLimitHeaders) -> None:
-        """Book the send at the answer's time; share what its ``X-HubSpot-RateLimit-*`` headers teach."""
+        """Book the send at the answer's time; share what its ``X-HubSpot-RateLimit-*`` headers teach.
+
+        Absurd values (a window above 10,000 requests, an interval outside
+        0.1 s to 1 h) are ignored, so a hostile header cannot flood Redis.
+        """
+        headers = _sane(headers)
         if headers.max and headers.max > 0:
             self._known_limit = headers.max if self.cap is None else min(headers.max, self.cap)
         if headers.interval_ms and headers.interval_ms > 0:
@@ -699,6 +706,18 @@ class RedisLimiter:
             f"on_unavailable='fail' stops here (use on_unavailable='fallback' to continue with a local limit)",
             url=self.url,
         )
+
+
+def _sane(headers: RateLimitHeaders) -> RateLimitHeaders:
+    """Drop window headers no real HubSpot answer carries (they would book huge fills)."""
+    low, high = _INTERVAL_MS_RANGE
+    if headers.max is not None and not 0 < headers.max <= _MAX_SANE_LIMIT:
+        headers = attrs.evolve(headers, max=None, remaining=None)
+    if headers.remaining is not None and headers.remaining > _MAX_SANE_LIMIT:
+        headers = attrs.evolve(headers, remaining=None)
+    if headers.interval_ms is not None and not low <= headers.interval_ms <= high:
+        headers = attrs.evolve(headers, interval_ms=None)
+    return headers
 
 
 def _describe_client(client: Any) -> str:
