@@ -345,12 +345,6 @@ async def test_iter_stops_at_an_invalid_row_reporting_what_was_read() -> None:
 # --------------------------------------------------------------------------- what breaks today
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG _validate/_engine.prepare_row: a lone surrogate ('\\udcff', e.g. from a badly decoded file) passes "
-    "validation; encoding the batch then raises UnicodeEncodeError and EVERY row of that batch, valid ones "
-    "included, is reported INTERNAL_ERROR instead of one INVALID_INPUT naming the row and field",
-)
 @pytest.mark.looptime
 async def test_unencodable_string_is_an_input_error_naming_index_and_field() -> None:
     rows = [comm_row(i + 1, "fine") for i in range(5)]
@@ -363,12 +357,6 @@ async def test_unencodable_string_is_an_input_error_naming_index_and_field() -> 
     assert counting.requests == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG _engine.prepare_row encodes with allow_nan=True: NaN/Infinity in free-form fields (timeline "
-    "extraData) pass validation and go out as the non-JSON tokens NaN/Infinity, which a strict JSON parser "
-    "(HubSpot's) rejects as a whole-batch 400",
-)
 @pytest.mark.looptime
 async def test_nan_in_free_form_field_is_refused_before_sending() -> None:
     row = event_row("44", 1)

@@ -57,7 +57,36 @@ USER_AGENT = "hubspot-batch/0.1 (+python)"
 # --------------------------------------------------------------------------- prepare
 
 
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # one encoder, not one per row
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode  # one encoder
+
+
+def _unencodable_path(value: Any, path: str) -> str:
+    """The deepest key path under ``value`` whose content does not encode as strict JSON."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            try:
+                _encode(item).encode()
+            except (TypeError, ValueError):
+                return _unencodable_path(item, f"{path}.{key}" if path else str(key))
+    return path
+
+
+def _unencodable(value: Any, path: str) -> str | None:
+    """The path of a string that UTF-8 cannot encode (a lone surrogate), if any."""
+    if isinstance(value, str):
+        if value.isascii():
+            return None
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            return path or "row"
+        return None
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            found = _unencodable(item, f"{path}.{key}" if path else str(key)) or _unencodable(key, path or "row")
+            if found:
+                return found
+    return None
 
 
 def _iso(value: datetime) -> str:
@@ -92,9 +121,13 @@ def prepare_row(endpoint: Endpoint, index: int, row: Any, job_id: str) -> Item |
         return [InputIssue(index, path, message) for path, message in problems]
     if endpoint.free_form:  # the schema cannot vouch for free-form objects: make sure they encode
         try:
-            _encode(data)
-        except (TypeError, ValueError) as exc:
-            return [InputIssue(index, "", f"cannot be sent as JSON: {exc}")]
+            _encode(data).encode()
+        except (TypeError, ValueError) as exc:  # UnicodeEncodeError is a ValueError
+            return [InputIssue(index, _unencodable_path(data, ""), f"cannot be sent as JSON: {exc}")]
+    else:
+        bad = _unencodable(data, "")
+        if bad is not None:
+            return [InputIssue(index, bad, "holds a lone surrogate character that cannot be sent as UTF-8")]
     return Item(index, data, endpoint.duplicate_key(data))
 
 
@@ -158,7 +191,10 @@ class Runtime:
         return self._semaphore
 
     async def aclose(self) -> None:
-        """Close the HTTP pool."""
+        """Close the HTTP pool (and a limiter backend that holds connections)."""
+        close = getattr(self.limiter, "aclose", None)
+        if close is not None:
+            await close()
         if self._client is not None:
             await self._client.get_async_httpx_client().aclose()
             self._client = None
@@ -547,7 +583,11 @@ class Job:
         async with runtime.semaphore:
             reservation: Reservation | None = None
             if runtime.limiter is not None:
-                reservation = await runtime.limiter.reserve()
+                try:
+                    reservation = await runtime.limiter.reserve()
+                except HubSpotBatchError as error:  # a shared limiter that is unreachable, with policy "fail"
+                    self._stop_with(f"the rate limiter is unavailable: {error}", error)
+                    return None
                 if reservation.delay > 0:
                     await asyncio.sleep(reservation.delay)
             ready = loop.time()

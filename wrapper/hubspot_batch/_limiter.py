@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import math
 from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Literal, Protocol
@@ -41,6 +42,10 @@ TIERS: Mapping[str, int] = {
 """Requests per 10 seconds for each tier, from HubSpot's published limits."""
 
 
+MAX_LEARNED_LIMIT = 10_000
+"""A ``Max`` header above this is taken for garbage, not a budget (HubSpot's largest is 250 per 10 s)."""
+
+
 @attrs.frozen(slots=True)
 class RateLimitHeaders:
     """The ``X-HubSpot-RateLimit-*`` values of one response (``None`` where absent)."""
@@ -60,9 +65,12 @@ class RateLimitHeaders:
             if value is None:
                 return None
             try:
-                return int(float(value))
+                number = float(value)
             except ValueError:
                 return None
+            if not math.isfinite(number) or not 0 <= number <= 10**12:
+                return None
+            return int(number)
 
         return cls(
             max=num("x-hubspot-ratelimit-max"),
@@ -160,16 +168,16 @@ class RollingWindow:
         """
         if not self.learn:
             return
-        if headers.interval_ms and headers.interval_ms > 0:
+        if headers.interval_ms and 100 <= headers.interval_ms <= 3_600_000:  # ignore absurd values
             self.interval = headers.interval_ms / 1000.0
-        if headers.max and headers.max > 0:
+        if headers.max and 0 < headers.max <= MAX_LEARNED_LIMIT:
             self.limit = min(headers.max, self.cap) if self.cap else headers.max
-        if headers.remaining is not None and headers.max:
+        if headers.remaining is not None and headers.max and 0 < headers.max <= MAX_LEARNED_LIMIT:
             self._expire(now)
             sends = self._sends
             ours = bisect.bisect_right(sends, now) - bisect.bisect_right(sends, sent_at - self.interval)
             expected_remaining = headers.max - ours
-            missing = expected_remaining - max(headers.remaining, 0)
+            missing = min(expected_remaining - max(headers.remaining, 0), headers.max)
             if missing > 0:
                 self._fill(sent_at, missing)
 

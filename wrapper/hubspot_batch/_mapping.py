@@ -93,8 +93,9 @@ def map_response(
         return found
 
     succeeded = OutcomeStatus.SUCCEEDED
-    results = body.get("results") or ()
-    errors = body.get("errors")
+    raw_results, raw_errors = body.get("results"), body.get("errors")
+    results: list[Any] = raw_results if isinstance(raw_results, list) else []
+    errors: list[Any] = raw_errors if isinstance(raw_errors, list) else []
     by = endpoint.result_keys[0]
     if not errors and len(results) == len(items):
         # Fast path: HubSpot usually answers in input order; take it when every
@@ -122,7 +123,7 @@ def map_response(
                 break
 
     unattributed: list[OutcomeError] = []
-    for entry in body.get("errors") or ():
+    for entry in errors:
         if not isinstance(entry, Mapping):
             continue
         error = hubspot_error(status_code, entry, fallback="HubSpot reported an error for this input")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 import random
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
@@ -89,16 +90,22 @@ def parse_retry_after(headers: Mapping[str, str], now_wall: float) -> float | No
     ms = headers.get("retry-after-ms")
     if ms is not None:
         try:
-            return max(float(ms) / 1000.0, 0.0)
+            seconds = float(ms) / 1000.0
         except ValueError:
-            pass
+            seconds = math.nan
+        if math.isfinite(seconds):
+            return max(seconds, 0.0)
     value = headers.get("retry-after")
     if value is None:
         return None
     try:
-        return max(float(value), 0.0)
+        seconds = float(value)
     except ValueError:
-        pass
+        seconds = math.nan
+    if math.isfinite(seconds):
+        return max(seconds, 0.0)
+    if value.strip().lower() in ("nan", "inf", "-inf", "infinity", "-infinity", "+inf"):
+        return None
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
@@ -154,7 +161,11 @@ def classify(
     assert status is not None
     if 200 <= status < 300:
         body = _json(content)
-        if isinstance(body, Mapping) and isinstance(body.get("results", []), list):
+        if (
+            isinstance(body, Mapping)
+            and isinstance(body.get("results", []), list)
+            and isinstance(body.get("errors") or [], list)
+        ):
             return Decision(Verdict.SUCCESS, status_code=status, body=body)
         what = "not JSON (truncated or an HTML page)" if body is None else "not a batch response"
         error = OutcomeError(category="INVALID_RESPONSE", message=f"{status} body is {what}", status_code=status)
