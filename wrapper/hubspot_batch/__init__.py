@@ -32,6 +32,7 @@ from ._errors import (
     TransportError,
 )
 from ._limiter import TIERS, LimiterBackend, LocalLimiter, RateLimitHeaders, RateTier, Reservation, RollingWindow
+from ._redis_limiter import OnUnavailable, RedisLimiter, RedisUnavailableError, RedisUsage
 from ._results import BatchResult, Outcome, OutcomeError, OutcomeStatus, Progress, Stats
 from ._retry import RetryPolicy
 
@@ -59,6 +60,7 @@ __all__ = [
     "LocalLimiter",
     "MissingScopesError",
     "OAuthRefresher",
+    "OnUnavailable",
     "Outcome",
     "OutcomeError",
     "OutcomeStatus",
@@ -66,6 +68,9 @@ __all__ = [
     "RateLimitError",
     "RateLimitHeaders",
     "RateTier",
+    "RedisLimiter",
+    "RedisUnavailableError",
+    "RedisUsage",
     "Reservation",
     "RetryPolicy",
     "RollingWindow",

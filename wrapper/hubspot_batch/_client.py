@@ -198,6 +198,9 @@ _CLIENT_DOC = """
     - ``api_version``: ``"v3"`` (default: the numbered versions, v3 and v4 for
       status writes) or ``"2026-03"`` for every endpoint; each call can
       override it with its own ``api_version=``.
+    - ``rate_limit_backend``: where the rate budget lives when several
+      processes share it: a Redis URL or a :class:`RedisLimiter` (or any
+      :class:`LimiterBackend`); ``rate_limit`` then gives its starting tier or cap.
 """
 
 
@@ -219,7 +222,18 @@ class _Client:
         on_invalid: OnInvalid = "raise",
         progress: Callable[[Progress], None] | None = None,
         api_version: ApiVersion = "v3",
+        rate_limit_backend: LimiterBackend | str | None = None,
     ) -> None:
+        if rate_limit_backend is not None:
+            if rate_limit is False:
+                raise ConfigurationError("rate_limit=False contradicts rate_limit_backend")
+            if isinstance(rate_limit_backend, str):  # a Redis URL
+                from ._redis_limiter import RedisLimiter
+
+                cap = rate_limit if isinstance(rate_limit, int) and not isinstance(rate_limit, bool) else None
+                start: Any = cap if cap is not None else (rate_limit if isinstance(rate_limit, str) else "free")
+                rate_limit_backend = RedisLimiter(rate_limit_backend, limit=start, cap=cap)
+            rate_limit = rate_limit_backend
         self._core = _Core(
             access_token=access_token,
             developer_api_key=developer_api_key,

@@ -161,6 +161,22 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="at most N requests per 10 s (default: learned from HubSpot's headers)",
     )
+    tuning.add_argument(
+        "--redis-url",
+        metavar="URL",
+        default=None,
+        help="share one rate budget with other workers through Redis (prefer HUBSPOT_BATCH_REDIS_URL: "
+        "a password on the command line leaks into history and ps)",
+    )
+    tuning.add_argument(
+        "--redis-key", metavar="KEY", default=None, help="the budget's name in Redis: one per app/account (default)"
+    )
+    tuning.add_argument(
+        "--redis-unavailable",
+        choices=("fallback", "fail"),
+        default="fallback",
+        help="when Redis is unreachable: fall back to a local limit at half the budget (default) or stop",
+    )
     tuning.add_argument("--batch-size", type=_batch_size, metavar="N", help="inputs per request, 1-100 (100)")
     tuning.add_argument(
         "--skip-invalid",

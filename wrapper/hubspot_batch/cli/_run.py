@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sqlite3
 import time
 import uuid
@@ -47,6 +48,19 @@ class _Plan:
     to_send: list[InputRow]
     payloads: list[dict[str, Any]]
     existing_is_success: bool = False
+
+
+def _limiter(args: argparse.Namespace, env: Mapping[str, str]) -> Any:
+    """The rate limit: a shared Redis budget when a Redis URL is given, else ``--rate-limit`` (or learned)."""
+    url = args.redis_url or env.get("HUBSPOT_BATCH_REDIS_URL")
+    if not url:
+        return args.rate_limit
+    from hubspot_batch import RedisLimiter
+
+    key = args.redis_key or env.get("HUBSPOT_BATCH_REDIS_KEY") or "default"
+    return RedisLimiter(
+        url, key=key, limit=args.rate_limit or "free", cap=args.rate_limit, on_unavailable=args.redis_unavailable
+    )
 
 
 def _call(args: argparse.Namespace) -> Call:
@@ -160,7 +174,7 @@ def _send(args: argparse.Namespace, call: Call, plan: _Plan, target: Target, rep
                 developer_api_key=target.developer_api_key,
                 base_url=target.base_url,
                 max_concurrency=args.concurrency,
-                rate_limit=args.rate_limit,
+                rate_limit=_limiter(args, os.environ),
                 batch_size=args.batch_size,
                 on_invalid=on_invalid,
                 progress=display.update if display is not None else None,
