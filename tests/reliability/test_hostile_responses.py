@@ -378,12 +378,6 @@ class LoseFirstAnswer(httpx.AsyncBaseTransport):
         return response
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG _engine.Job._send_chunk: after a lost answer, the 2026-03 timeline resend gets a whole-batch "
-    "409 naming every id (all created by the lost attempt); the engine splits instead of reading context.ids, "
-    "runs out of RetryPolicy.max_split_requests (40) for a batch of 100, and reports landed events as failed",
-)
 @pytest.mark.looptime
 async def test_timeline_2026_03_lost_answer_of_a_full_batch_is_success() -> None:
     sandbox = loop_sandbox(rate_limit=None)

@@ -494,7 +494,25 @@ class Job:
                 outcomes += self._failed(group.items, decision.error, "")
             elif verdict is Verdict.SPLIT:
                 assert decision.error is not None
-                if len(group.items) == 1:
+                existing = self._named_as_existing(group, decision)
+                if existing:
+                    # "Already exists" for ids an earlier attempt of ours may have created:
+                    # those are done; send the rest again as one batch (no split needed).
+                    outcomes += [
+                        Outcome(
+                            i.index,
+                            OutcomeStatus.SUCCEEDED,
+                            i.row,
+                            note=ALREADY_CREATED_NOTE,
+                            parse=self.endpoint.parse_result,
+                        )
+                        for i in group.items
+                        if i.index in existing
+                    ]
+                    rest = [i for i in group.items if i.index not in existing]
+                    if rest:
+                        groups.appendleft(_Group(rest, group.attempts, group.rate_limited, group.maybe_landed))
+                elif len(group.items) == 1:
                     outcomes += self._single_rejection(group, decision)
                 elif split_budget >= 2:
                     split_budget -= 2
@@ -510,6 +528,23 @@ class Job:
                 assert decision.error is not None
                 outcomes += self._failed(group.items, decision.error, "")
         return outcomes
+
+    def _named_as_existing(self, group: _Group, decision: Decision) -> set[int]:
+        """Indexes of the group's items a whole-batch "already exists" names, when that means success."""
+        if not self.endpoint.creates or not (group.maybe_landed or self.existing_is_success):
+            return set()
+        body = decision.body if isinstance(decision.body, Mapping) else {}
+        assert decision.error is not None
+        if not self.endpoint.is_already_exists(
+            {**body, "category": decision.error.category, "message": decision.error.message}
+        ):
+            return set()
+        context = body.get("context")
+        ids = context.get("ids") if isinstance(context, Mapping) else None
+        if not isinstance(ids, list):
+            return set()
+        named = {str(i) for i in ids}
+        return {i.index for i in group.items if str(i.row.get("id")) in named}
 
     def _single_rejection(self, group: _Group, decision: Decision) -> list[Outcome]:
         assert decision.error is not None
