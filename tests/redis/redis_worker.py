@@ -68,6 +68,8 @@ def main(settings: dict[str, Any]) -> None:
         "failed": len(result.failed),
         "not_sent": len(result.not_sent),
         "failures": failed[:5],
+        "stopped_by": result.stopped_by,
+        "stop_error": repr(result.error) if result.error else "",
         "requests": result.stats.requests,
         "rate_limited": result.stats.rate_limited,
         "warnings": warnings.messages,
