@@ -498,17 +498,7 @@ class Job:
                 if existing:
                     # "Already exists" for ids an earlier attempt of ours may have created:
                     # those are done; send the rest again as one batch (no split needed).
-                    outcomes += [
-                        Outcome(
-                            i.index,
-                            OutcomeStatus.SUCCEEDED,
-                            i.row,
-                            note=ALREADY_CREATED_NOTE,
-                            parse=self.endpoint.parse_result,
-                        )
-                        for i in group.items
-                        if i.index in existing
-                    ]
+                    outcomes += self._created_earlier(i for i in group.items if i.index in existing)
                     rest = [i for i in group.items if i.index not in existing]
                     if rest:
                         groups.appendleft(_Group(rest, group.attempts, group.rate_limited, group.maybe_landed))
@@ -557,16 +547,13 @@ class Job:
             )
             and (group.maybe_landed or self.existing_is_success)
         ):
-            return [
-                Outcome(
-                    item.index,
-                    OutcomeStatus.SUCCEEDED,
-                    item.row,
-                    note=ALREADY_CREATED_NOTE,
-                    parse=self.endpoint.parse_result,
-                )
-            ]
+            return self._created_earlier([item])
         return self._failed(group.items, decision.error, "")
+
+    def _created_earlier(self, items: Iterable[Item]) -> list[Outcome]:
+        """Successes for creates that an earlier, unanswered attempt of this job made."""
+        parse = self.endpoint.parse_result
+        return [Outcome(i.index, OutcomeStatus.SUCCEEDED, i.row, note=ALREADY_CREATED_NOTE, parse=parse) for i in items]
 
     async def _retry_or_fail(self, group: _Group, decision: Decision, groups: deque[_Group]) -> list[Outcome]:
         policy = self.runtime.retry
