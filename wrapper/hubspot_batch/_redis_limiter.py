@@ -113,6 +113,18 @@ local function settings(conf_key, default_limit, default_interval, cap)
   local interval = tonumber(conf[2]) or default_interval
   return limit, interval, tonumber(conf[3])
 end
+-- Book `count` sends at `score` (foreign usage or a 429); returns how many were booked.
+local function fill(window_key, score, count, prefix)
+  if count <= 0 then return 0 end
+  local args = {}
+  local at = fmt(score)
+  for i = 1, count do
+    args[#args + 1] = at
+    args[#args + 1] = prefix .. i
+  end
+  redis.call('ZADD', window_key, unpack(args))
+  return count
+end
 """
 
 # KEYS: window, conf, daily. ARGV: default limit, default interval, cap ('' = none),
@@ -173,17 +185,7 @@ if remaining and hmax and hmax > 0 then
   if remaining < 0 then remaining = 0 end
   missing = hmax - ours - remaining
   if missing > hmax then missing = hmax end
-  if missing > 0 then
-    local args = {}
-    local score = fmt(sent_at)
-    for i = 1, missing do
-      args[#args + 1] = score
-      args[#args + 1] = ARGV[5] .. i
-    end
-    redis.call('ZADD', KEYS[1], unpack(args))
-  else
-    missing = 0
-  end
+  missing = fill(KEYS[1], sent_at, missing, ARGV[5])
 end
 return missing
 """
@@ -198,17 +200,7 @@ local limit, interval, paused = settings(KEYS[2], tonumber(ARGV[1]), tonumber(AR
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', fmt(now - 2 * interval))
 local used = redis.call('ZCOUNT', KEYS[1], '(' .. fmt(now - interval), fmt(now))
 local missing = limit - used
-if missing > 0 then
-  local args = {}
-  local score = fmt(now)
-  for i = 1, missing do
-    args[#args + 1] = score
-    args[#args + 1] = ARGV[5] .. i
-  end
-  redis.call('ZADD', KEYS[1], unpack(args))
-else
-  missing = 0
-end
+missing = fill(KEYS[1], now, missing, ARGV[5])
 local retry_after = tonumber(ARGV[4])
 if retry_after then
   local until_ = now + retry_after
