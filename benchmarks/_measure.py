@@ -74,6 +74,7 @@ def _worker_spec(m: Measurement, url: str, deadline: float) -> dict[str, Any]:
         "n": m.n,
         "url": url,
         "stream": m.stream,
+        "generate": m.scenario == "memory",
         "rate_limit": "off" if m.client_rate_limit == "off" else "default",
         "tag": f"{m.scenario}-{m.client}",
         "deadline": deadline,

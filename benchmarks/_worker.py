@@ -99,10 +99,9 @@ def main() -> None:
     runner = _ours(spec) if spec["client"] == "ours" else _baseline(spec)
     n = int(spec["n"])
     tag = str(spec.get("tag", "bench"))
-    # streaming reads a generator (never held in memory); the other runs build the rows first
-    stream = bool(spec.get("stream"))
+    # the memory scenario reads a generator (rows never held in memory); the others build the rows first
     data: Iterable[dict[str, Any]] = (
-        rows(spec["endpoint"], n, tag) if stream else [row(spec["endpoint"], i, tag) for i in range(n)]
+        rows(spec["endpoint"], n, tag) if spec.get("generate") else [row(spec["endpoint"], i, tag) for i in range(n)]
     )
     rss_before = peak_rss_kb()
     cpu0 = time.process_time()

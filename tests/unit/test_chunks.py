@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 
 def items(keys: list[int]) -> list[Item]:
-    return [Item(i, {"id": str(k)}, k) for i, k in enumerate(keys)]
+    return [Item(i, {"id": str(k)}, k, b"{}") for i, k in enumerate(keys)]
 
 
 def test_plain_chunks_of_the_size() -> None:

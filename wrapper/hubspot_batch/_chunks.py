@@ -19,13 +19,14 @@ import attrs
 __all__ = ["Chunk", "Chunker", "Item"]
 
 
-@attrs.frozen(slots=True)
+@attrs.define(slots=True, eq=False)
 class Item:
-    """One prepared row: its index in the caller's input, the row to send, its duplicate key."""
+    """One prepared row: its index in the caller's input, the row to send, its duplicate key, its JSON."""
 
     index: int
     row: Mapping[str, Any]
     key: Hashable
+    body: bytes = attrs.field(repr=False)
 
 
 @attrs.frozen(slots=True)

@@ -30,7 +30,7 @@ from ._resources import (
     TimelineEvents,
     WebhookSubscriptions,
 )
-from ._results import BatchResult, Progress
+from ._results import BatchResult, Outcome, Progress
 from ._retry import RetryPolicy
 
 __all__ = ["DEFAULT_BASE_URL", "AsyncHubSpotBatch", "HubSpotBatch"]
@@ -156,10 +156,10 @@ class _Core:
             rows = [row async for row in rows]
         entries = prepare_all(job.endpoint, rows, job.job_id, on_invalid or self.on_invalid)
         job.total = len(entries)
-        parts = [part async for part in job.run(iterate(entries))]
-        if not parts:
-            return BatchResult((), stats=job.stats())
-        return BatchResult.combine(parts, stats=parts[-1].stats)
+        outcomes: list[Outcome] = []
+        async for run in job.runs(iterate(entries)):  # iterate() empties entries as it goes
+            outcomes += run
+        return job.result(outcomes)
 
     def stream(self, job: Job, rows: Rows, on_invalid: OnInvalid | None) -> AsyncGenerator[BatchResult, None]:
         """Results part by part, reading rows only as fast as they are sent."""
@@ -191,7 +191,9 @@ _CLIENT_DOC = """
       ``X-HubSpot-RateLimit-*`` headers either way (never above an ``int`` cap).
     - ``retry``: a :class:`RetryPolicy` (attempts, backoff, caps).
     - ``batch_size``: inputs per request for every endpoint (default 100).
-    - ``transport``: an ``httpx.AsyncBaseTransport`` (for example the sandbox's).
+    - ``transport``: an ``httpx.AsyncBaseTransport`` (for example the sandbox's);
+      by default a lean HTTP/1.1 transport of ours (httpx's own when proxy
+      variables are set in the environment).
     - ``on_invalid``: ``"raise"`` (default: nothing is sent if a row is invalid)
       or ``"skip"`` (invalid rows are reported as failed, the rest is sent).
     - ``progress``: a callable given a :class:`Progress` after every batch.

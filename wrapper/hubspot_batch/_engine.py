@@ -22,8 +22,9 @@ import random
 import time
 import uuid
 from collections import deque
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Hashable, Iterable, Mapping
 from datetime import UTC, datetime
+from json.encoder import c_encode_basestring, c_make_encoder  # type: ignore[attr-defined]
 from typing import Any, Literal
 
 import attrs
@@ -46,10 +47,12 @@ from ._mapping import ALREADY_CREATED_NOTE, map_response
 from ._results import BatchResult, Outcome, OutcomeError, OutcomeStatus, Progress, Stats
 from ._retry import Decision, RetryPolicy, Verdict, backoff_delay, classify
 from ._scopes import missing_scopes
+from ._transport import Http11Transport, proxies_in_environment
 
 __all__ = ["Job", "OnInvalid", "Runtime", "prepare_row"]
 
 logger = logging.getLogger("hubspot_batch")
+_httpx_logger = logging.getLogger("httpx")
 OnInvalid = Literal["raise", "skip"]
 USER_AGENT = "hubspot-batch/0.1 (+python)"
 
@@ -57,36 +60,43 @@ USER_AGENT = "hubspot-batch/0.1 (+python)"
 # --------------------------------------------------------------------------- prepare
 
 
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode  # one encoder
+def _not_json(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
-def _unencodable_path(value: Any, path: str) -> str:
-    """The deepest key path under ``value`` whose content does not encode as strict JSON."""
-    if isinstance(value, Mapping):
+if c_make_encoder is not None:  # the C encoder of the json module, built once (json.dumps builds one per call)
+    # No markers: a row that contains itself ends in RecursionError, which prepare_row reports.
+    _encode_value = c_make_encoder(None, _not_json, c_encode_basestring, None, ":", ",", False, False, False)
+
+    def _json_text(value: Any) -> str:
+        return "".join(_encode_value(value, 0))
+
+else:  # pragma: no cover - Python builds without the C accelerator
+    _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+    def _json_text(value: Any) -> str:
+        return _encoder.encode(value)
+
+
+def encode_json(value: Any) -> bytes:
+    """Strict compact UTF-8 JSON (no NaN, no lone surrogates); ``TypeError``/``ValueError`` otherwise."""
+    return _json_text(value).encode()
+
+
+def _unencodable_path(value: Any, path: str, seen: frozenset[int] = frozenset()) -> str:
+    """The deepest key path under ``value`` whose content does not encode as strict JSON.
+
+    A mapping that contains itself stops the descent where it comes round again.
+    """
+    if isinstance(value, Mapping) and id(value) not in seen:
+        seen = seen | {id(value)}
         for key, item in value.items():
             try:
-                _encode(item).encode()
-            except (TypeError, ValueError):
-                return _unencodable_path(item, f"{path}.{key}" if path else str(key))
-    return path
-
-
-def _unencodable(value: Any, path: str) -> str | None:
-    """The path of a string that UTF-8 cannot encode (a lone surrogate), if any."""
-    if isinstance(value, str):
-        if value.isascii():
-            return None
-        try:
-            value.encode()
-        except UnicodeEncodeError:
-            return path or "row"
-        return None
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            found = _unencodable(item, f"{path}.{key}" if path else str(key)) or _unencodable(key, path or "row")
-            if found:
-                return found
-    return None
+                encode_json(key)
+                encode_json(item)
+            except (TypeError, ValueError, RecursionError):
+                return _unencodable_path(item, f"{path}.{key}" if path else str(key), seen)
+    return path or "row"
 
 
 def _iso(value: datetime) -> str:
@@ -100,10 +110,12 @@ def prepare_row(endpoint: Endpoint, index: int, row: Any, job_id: str) -> Item |
 
     Accepts a mapping or a generated input model. ``None`` values of optional
     fields are dropped and ``datetime`` values become ISO 8601 strings. Ids
-    the client adds (timeline event ids, trace ids) are filled in first.
+    the client adds (timeline event ids, trace ids) are filled in first. The
+    row is encoded here, once: a value JSON cannot carry (NaN, a lone
+    surrogate, an object of an unknown type) is a problem of this row.
     """
     if type(row) is dict or isinstance(row, Mapping):
-        data = {k: v for k, v in row.items() if v is not None}
+        data = {key: value for key, value in row.items() if value is not None}
         for key, value in data.items():
             if isinstance(value, datetime):
                 data[key] = _iso(value)
@@ -119,16 +131,17 @@ def prepare_row(endpoint: Endpoint, index: int, row: Any, job_id: str) -> Item |
         endpoint.extra_check(data, problems)
     if problems:
         return [InputIssue(index, path, message) for path, message in problems]
-    if endpoint.free_form:  # the schema cannot vouch for free-form objects: make sure they encode
-        try:
-            _encode(data).encode()
-        except (TypeError, ValueError) as exc:  # UnicodeEncodeError is a ValueError
-            return [InputIssue(index, _unencodable_path(data, ""), f"cannot be sent as JSON: {exc}")]
-    else:
-        bad = _unencodable(data, "")
-        if bad is not None:
-            return [InputIssue(index, bad, "holds a lone surrogate character that cannot be sent as UTF-8")]
-    return Item(index, data, endpoint.duplicate_key(data))
+    try:
+        body = encode_json(data)
+    except (TypeError, ValueError, RecursionError) as exc:  # UnicodeEncodeError is a ValueError
+        if isinstance(exc, UnicodeEncodeError):
+            reason = "holds a lone surrogate character"
+        elif isinstance(exc, RecursionError):
+            reason = "contains itself (or is nested too deeply)"
+        else:
+            reason = str(exc)
+        return [InputIssue(index, _unencodable_path(data, ""), f"cannot be sent as JSON: {reason}")]
+    return Item(index, data, endpoint.duplicate_key(data), body)
 
 
 def invalid_outcome(index: int, row: Any, issues: list[InputIssue]) -> Outcome:
@@ -155,6 +168,9 @@ class Runtime:
     transport: httpx.AsyncBaseTransport | None = None
     rng: random.Random = attrs.field(factory=random.Random)
     _client: GeneratedClient | None = attrs.field(default=None, init=False)
+    _direct: httpx.AsyncBaseTransport | None = attrs.field(default=None, init=False)
+    _defaults: list[tuple[bytes, bytes]] = attrs.field(factory=list, init=False)
+    _timeouts: dict[str, float | None] = attrs.field(factory=dict, init=False)
     _semaphore: asyncio.Semaphore | None = attrs.field(default=None, init=False)
 
     def __attrs_post_init__(self) -> None:
@@ -174,6 +190,9 @@ class Runtime:
             args: dict[str, Any] = {"limits": limits}
             if self.transport is not None:
                 args["transport"] = self.transport
+            elif not proxies_in_environment():  # else httpx picks its transports (it honours proxies then only)
+                args["transport"] = Http11Transport(max_idle=self.max_concurrency)
+            self._direct = args.get("transport")
             self._client = GeneratedClient(
                 base_url=self.base_url,
                 timeout=httpx.Timeout(self.timeout),
@@ -182,6 +201,55 @@ class Runtime:
                 httpx_args=args,
             )
         return self._client.get_async_httpx_client()
+
+    async def post(
+        self,
+        url: httpx.URL,
+        *,
+        content: bytes,
+        headers: dict[str, str],
+        params: dict[str, str],
+        trace: Callable[[str, Mapping[str, Any]], Any],
+    ) -> httpx.Response:
+        """POST with the body read.
+
+        With a transport of our choosing, the request goes straight to it:
+        httpx's client adds nothing a batch POST needs (no redirects, cookies,
+        auth flow or hooks here) and costs more CPU than the transport itself.
+        When httpx chose the transport (proxies in the environment), it goes
+        through the client.
+        """
+        http = self.http
+        transport = self._direct
+        if transport is None:
+            return await http.post(url, content=content, headers=headers, params=params, extensions={"trace": trace})
+        if not self._defaults:
+            self._defaults = list(http.headers.raw)
+            self._timeouts = http.timeout.as_dict()
+        fields = self._defaults + [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+        request = httpx.Request(
+            "POST",
+            url.copy_merge_params(params) if params else url,
+            headers=fields,
+            content=content,
+            extensions={"trace": trace, "timeout": self._timeouts},
+        )
+        response = await transport.handle_async_request(request)
+        response.request = request
+        try:
+            await response.aread()
+        finally:
+            await response.aclose()
+        if _httpx_logger.isEnabledFor(logging.INFO):  # the line httpx's client logs (redacted like it)
+            _httpx_logger.info(
+                'HTTP Request: %s %s "%s %d %s"',
+                request.method,
+                request.url,
+                response.http_version,
+                response.status_code,
+                response.reason_phrase,
+            )
+        return response
 
     @property
     def semaphore(self) -> asyncio.Semaphore:
@@ -259,6 +327,7 @@ class Job:
     _in_flight: int = attrs.field(default=0, init=False)
     _buffered: int = attrs.field(default=0, init=False)
     _started: float | None = attrs.field(default=None, init=False)
+    _absolute_url: httpx.URL | None = attrs.field(default=None, init=False)
 
     # ---- public
 
@@ -270,9 +339,14 @@ class Job:
         already under way finish, rows held back are reported as not sent,
         and the exception is raised after the last part.
         """
+        async for outcomes in self.runs(source):
+            yield self.result(outcomes)
+
+    async def runs(self, source: AsyncIterator[list[Item | Outcome]]) -> AsyncIterator[list[Outcome]]:
+        """Like :meth:`run`, but yield the outcomes of each part as a plain list (no part built)."""
         loop = asyncio.get_running_loop()
         self._started = loop.time()
-        max_in_flight = max(2, self.runtime.max_concurrency * 2)
+        max_in_flight = self.runtime.max_concurrency + 2
         condition = asyncio.Condition()
         queue: asyncio.Queue[list[Outcome] | _End] = asyncio.Queue()
         producer = asyncio.create_task(self._produce(source, queue, condition, max_in_flight))
@@ -295,7 +369,7 @@ class Job:
                     async with condition:
                         self._buffered -= len(run)
                         condition.notify_all()
-                    yield self._part(run)
+                    yield run
                 if read is not None and next_index < read and queue.empty():
                     # Every outcome is queued before the end marker: a gap here is a bug.
                     await producer  # re-raises an internal error of the producer
@@ -337,11 +411,12 @@ class Job:
                 )
                 self._in_flight += 1
                 self._buffered += len(chunk.items)
-            deps = {id(e): e for k in chunk.keys if (e := self._key_owner.get(k)) is not None}
+            keys = chunk.keys
+            owners = self._key_owner
+            deps = {id(e): e for k in keys if (e := owners.get(k)) is not None} if owners else {}
             done = asyncio.Event()
-            for key in chunk.keys:
-                self._key_owner[key] = done
-            task = asyncio.create_task(self._process(chunk, list(deps.values()), done, queue, condition))
+            owners.update(dict.fromkeys(keys, done))
+            task = asyncio.create_task(self._process(chunk, keys, list(deps.values()), done, queue, condition))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
 
@@ -389,6 +464,7 @@ class Job:
     async def _process(
         self,
         chunk: Chunk,
+        keys: frozenset[Hashable],
         deps: list[asyncio.Event],
         done: asyncio.Event,
         queue: asyncio.Queue[list[Outcome] | _End],
@@ -410,9 +486,10 @@ class Job:
             ]
         finally:
             done.set()
-            for key in chunk.keys:
-                if self._key_owner.get(key) is done:
-                    del self._key_owner[key]
+            owners = self._key_owner
+            for key in keys:
+                if owners.get(key) is done:
+                    del owners[key]
             async with condition:
                 self._in_flight -= 1
                 condition.notify_all()
@@ -600,7 +677,7 @@ class Job:
 
     async def _exchange(self, group: _Group) -> Decision | None:
         runtime = self.runtime
-        body = _encode({"inputs": [item.row for item in group.items]}).encode()
+        body = b'{"inputs":[' + b",".join([item.body for item in group.items]) + b"]}"
         loop = asyncio.get_running_loop()
         async with runtime.semaphore:
             reservation: Reservation | None = None
@@ -637,9 +714,7 @@ class Job:
                     written.append(loop.time())
 
             try:
-                response = await runtime.http.post(
-                    self.path, content=body, headers=headers, params=params, extensions={"trace": trace}
-                )
+                response = await runtime.post(self._url(), content=body, headers=headers, params=params, trace=trace)
                 status, response_headers, content = response.status_code, response.headers, response.content
             except httpx.RequestError as error:
                 exc = error
@@ -665,6 +740,16 @@ class Job:
                 decision.error.message,
             )
         return decision
+
+    def _url(self) -> httpx.URL:
+        """The absolute URL of this job's endpoint (joined once: httpx would parse it on every request)."""
+        url = self._absolute_url
+        if url is None:
+            base = self.runtime.http.base_url
+            url = self._absolute_url = base.copy_with(
+                raw_path=base.raw_path + httpx.URL(self.path).raw_path.lstrip(b"/")
+            )
+        return url
 
     # ---- stopping and outcomes
 
@@ -742,7 +827,8 @@ class Job:
         except Exception:
             logger.exception("the progress callback raised; ignoring it")
 
-    def _part(self, outcomes: list[Outcome]) -> BatchResult:
+    def result(self, outcomes: list[Outcome]) -> BatchResult:
+        """A :class:`BatchResult` of these outcomes, with this job's statistics and stop reason so far."""
         stop = self._stop
         return BatchResult(
             tuple(outcomes),
@@ -773,14 +859,16 @@ async def prepared_source(
     try:
         if isinstance(rows, AsyncIterable):
             async for row in rows:
-                block.append(_checked(endpoint, index, row, job_id, on_invalid))
+                prepared = prepare_row(endpoint, index, row, job_id)
+                block.append(prepared if type(prepared) is Item else _checked(index, row, prepared, on_invalid))
                 index += 1
                 if len(block) >= BLOCK:
                     yield block
                     block = []
         else:
             for row in rows:
-                block.append(_checked(endpoint, index, row, job_id, on_invalid))
+                prepared = prepare_row(endpoint, index, row, job_id)
+                block.append(prepared if type(prepared) is Item else _checked(index, row, prepared, on_invalid))
                 index += 1
                 if len(block) >= BLOCK:
                     yield block
@@ -793,8 +881,7 @@ async def prepared_source(
         yield block
 
 
-def _checked(endpoint: Endpoint, index: int, row: Any, job_id: str, on_invalid: OnInvalid) -> Item | Outcome:
-    prepared = prepare_row(endpoint, index, row, job_id)
+def _checked(index: int, row: Any, prepared: Item | list[InputIssue], on_invalid: OnInvalid) -> Item | Outcome:
     if isinstance(prepared, Item):
         return prepared
     if on_invalid == "raise":
@@ -819,7 +906,13 @@ def prepare_all(endpoint: Endpoint, rows: Iterable[Any], job_id: str, on_invalid
     return prepared
 
 
-async def iterate(entries: Sequence[Item | Outcome]) -> AsyncIterator[list[Item | Outcome]]:
-    """Already prepared entries as a source, in blocks of :data:`BLOCK`."""
-    for start in range(0, len(entries), BLOCK):
-        yield list(entries[start : start + BLOCK])
+async def iterate(entries: list[Item | Outcome]) -> AsyncIterator[list[Item | Outcome]]:
+    """Already prepared entries as a source, in blocks of :data:`BLOCK`.
+
+    The list is emptied as it is read, so that entries already sent are not
+    kept alive until the end of the call.
+    """
+    blocks = deque(entries[start : start + BLOCK] for start in range(0, len(entries), BLOCK))
+    entries.clear()
+    while blocks:
+        yield blocks.popleft()

@@ -24,8 +24,12 @@ __all__ = ["map_response"]
 ALREADY_CREATED_NOTE = "already existed: created by an earlier attempt of this job whose answer was lost"
 
 
+def _text(value: Any) -> str:
+    return value if type(value) is str else str(value)
+
+
 def _norm(endpoint: Endpoint, field: str, value: Any) -> str:
-    text = value if type(value) is str else str(value)
+    text = _text(value)
     return text.lower() if field in endpoint.casefold else text
 
 
@@ -63,6 +67,31 @@ def _key(endpoint: Endpoint, fields: tuple[str, ...], row: Mapping[str, Any]) ->
     return tuple(key)
 
 
+def _in_order(endpoint: Endpoint, items: Sequence[Item], results: list[Any]) -> bool:
+    """Whether result ``n`` echoes the key of item ``n`` for every ``n`` (first key alternative).
+
+    HubSpot usually answers in input order: this check is the fast path
+    that spares building lookup tables.
+    """
+    by = endpoint.result_keys[0]
+    if len(by) == 1 and by[0] not in endpoint.casefold:
+        field = by[0]
+        for item, raw in zip(items, results, strict=True):
+            if type(raw) is not dict and not isinstance(raw, Mapping):
+                return False
+            got, want = raw.get(field), item.row.get(field)
+            if got is None or (got != want and _text(got) != _text(want)):
+                return False
+        return True
+    for item, raw in zip(items, results, strict=True):
+        if not isinstance(raw, Mapping):
+            return False
+        key = _key(endpoint, by, raw)
+        if key is None or key != _key(endpoint, by, item.row):
+            return False
+    return True
+
+
 def map_response(
     endpoint: Endpoint,
     items: Sequence[Item],
@@ -96,17 +125,13 @@ def map_response(
     raw_results, raw_errors = body.get("results"), body.get("errors")
     results: list[Any] = raw_results if isinstance(raw_results, list) else []
     errors: list[Any] = raw_errors if isinstance(raw_errors, list) else []
-    by = endpoint.result_keys[0]
     if not errors and len(results) == len(items):
-        # Fast path: HubSpot usually answers in input order; take it when every
-        # result echoes its input's key (first alternative), else match by key.
-        outcomes = []
-        for item, raw in zip(items, results, strict=True):
-            if not isinstance(raw, Mapping) or _key(endpoint, by, raw) != _key(endpoint, by, item.row):
-                break
-            outcomes.append(Outcome(item.index, succeeded, item.row, raw=raw, parse=parse))
-        else:
-            return outcomes, []
+        in_order = _in_order(endpoint, items, results)
+        if in_order:
+            return [
+                Outcome(item.index, succeeded, item.row, raw=raw, parse=parse)
+                for item, raw in zip(items, results, strict=True)
+            ], []
     for raw in results:
         if not isinstance(raw, Mapping):
             continue

@@ -1,0 +1,65 @@
+"""prepare_row: each row is checked and encoded once, and anything JSON cannot carry is named by field."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from hubspot_batch._chunks import Item
+from hubspot_batch._endpoints import endpoint
+from hubspot_batch._engine import encode_json, prepare_row
+from hubspot_batch._errors import InputIssue
+
+TIMELINE = endpoint("timeline_events")
+COMMS = endpoint("communications")
+
+
+def _event(**extra: object) -> dict[str, object]:
+    return {"eventTemplateId": "1", "email": "a@example.com", "tokens": {"plan": "pro"}, **extra}
+
+
+def test_the_item_carries_the_json_that_is_sent() -> None:
+    item = prepare_row(COMMS, 7, {"id": "12", "properties": {"hs_communication_body": "héllo"}}, "job")
+    assert isinstance(item, Item)
+    assert json.loads(item.body) == item.row
+    assert item.row["objectWriteTraceId"] == "job-7"  # the trace id the client adds is in what is sent
+    assert "héllo".encode() in item.body  # UTF-8, not \\u escapes
+
+
+def test_datetimes_become_iso_strings_and_none_is_dropped() -> None:
+    when = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
+    item = prepare_row(TIMELINE, 0, _event(timestamp=when, utk=None), "job")
+    assert isinstance(item, Item)
+    assert item.row["timestamp"] == "2026-03-01T12:30:00.000Z"
+    assert "utk" not in item.row
+    assert json.loads(item.body)["timestamp"] == "2026-03-01T12:30:00.000Z"
+
+
+def test_a_row_that_contains_itself_is_named_not_a_crash() -> None:
+    loop: dict[str, object] = {}
+    loop["again"] = loop
+    issues = prepare_row(TIMELINE, 3, _event(extraData={"ok": 1, "loop": loop}), "job")
+    assert isinstance(issues, list)
+    assert issues[0].index == 3
+    assert issues[0].field.startswith("extraData.loop")
+    assert "contains itself" in issues[0].message
+
+
+def test_nan_and_lone_surrogates_are_named_by_field() -> None:
+    nan = prepare_row(TIMELINE, 4, _event(extraData={"score": float("nan")}), "job")
+    assert nan == [InputIssue(4, "extraData.score", nan[0].message)] if isinstance(nan, list) else False
+    surrogate = prepare_row(COMMS, 5, {"id": "1", "properties": {"hs_communication_body": "a\ud800"}}, "job")
+    assert isinstance(surrogate, list)
+    assert (surrogate[0].index, surrogate[0].field) == (5, "properties.hs_communication_body")
+    assert "lone surrogate" in surrogate[0].message
+
+
+def test_an_object_json_does_not_know_is_named() -> None:
+    issues = prepare_row(TIMELINE, 6, _event(extraData={"when": object()}), "job")
+    assert isinstance(issues, list)
+    assert issues[0].field == "extraData.when"
+    assert "not JSON serializable" in issues[0].message
+
+
+def test_encode_json_is_compact_strict_utf8() -> None:
+    assert encode_json({"a": [1, "é"], "b": None}) == '{"a":[1,"é"],"b":null}'.encode()
