@@ -43,6 +43,7 @@ ACTIONS = (
     "add_properties",
     "replace_content_type",
     "open_response_enums",
+    "drop_undeclared_security",
 )
 
 
@@ -220,6 +221,27 @@ def _open_response_enums(doc: Json) -> bool:
     return changed
 
 
+def _drop_undeclared_security(doc: Json) -> bool:
+    """Drop security requirements that name a scheme the document does not declare.
+
+    HubSpot's descriptions list internal schemes (cookies, internal keys) in
+    ``security`` without declaring them in ``components.securitySchemes``,
+    which makes the document invalid for strict readers.
+    """
+    declared = set(doc.get("components", {}).get("securitySchemes", {}))
+    lists = [doc] + [op for item in doc["paths"].values() for op in item.values() if isinstance(op, dict)]
+    changed = False
+    for holder in lists:
+        requirements = holder.get("security")
+        if not isinstance(requirements, list):
+            continue
+        kept = [r for r in requirements if set(r) <= declared]
+        if len(kept) != len(requirements):
+            holder["security"] = kept
+            changed = True
+    return changed
+
+
 def apply_override(doc: Json, override: Json) -> bool:
     """Apply one override entry to ``doc`` in place; False when its target is absent."""
     action = next(a for a in ACTIONS if a in override)
@@ -258,6 +280,8 @@ def apply_override(doc: Json, override: Json) -> bool:
             return _replace_content_type(doc, arg["from"], arg["to"])
         elif action == "open_response_enums":
             return _open_response_enums(doc)
+        elif action == "drop_undeclared_security":
+            return _drop_undeclared_security(doc)
     except KeyError:
         return False
     return True

@@ -433,3 +433,25 @@ def test_reads_yaml_with_unquoted_timestamp_examples(tmp_path: Path) -> None:
     completed = doc["components"]["schemas"]["BatchResponseWidget"]["properties"]["completedAt"]
     assert isinstance(completed["example"], str)
     assert dt.datetime.fromisoformat(completed["example"]) == dt.datetime(2023, 11, 7, 5, 31, 56, tzinfo=dt.UTC)
+
+
+def test_undeclared_security_schemes_are_dropped_declared_ones_kept() -> None:
+    doc = upstream()
+    operation = doc["paths"][BATCH_PATH]["post"]
+    operation["security"] = [*operation["security"], {"internal_cookie": ["widgets-write"]}, {"shhkey": []}]
+    vendored, applied = vendor_widgets(doc)
+    assert "undeclared-security-schemes" in applied
+    assert vendored["paths"][BATCH_PATH]["post"]["security"] == [
+        {"oauth2": ["crm.objects.widgets.write"]},
+        {"private_apps": []},
+    ]
+
+
+def test_every_vendored_spec_declares_the_schemes_it_requires() -> None:
+    for path in sorted((ROOT / "specs").glob("*.json")):
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        declared = set(doc.get("components", {}).get("securitySchemes", {}))
+        for item in doc["paths"].values():
+            for operation in item.values():
+                for requirement in operation.get("security", []):
+                    assert set(requirement) <= declared, f"{path.name}: {requirement} is not declared"
