@@ -385,7 +385,7 @@ async def test_server_never_answering_is_read_timeout() -> None:
         with pytest.raises(httpx.ReadTimeout):
             await client.get("/")
         elapsed = time.monotonic() - start
-    assert 0.18 <= elapsed < 0.8
+    assert 0.18 <= elapsed < 3.0  # the read timeout, not the 5 s fallback
 
 
 async def test_read_timeout_counts_silence_not_total_time() -> None:
@@ -413,7 +413,7 @@ async def test_server_not_reading_a_large_body_is_write_timeout() -> None:
         start = time.monotonic()
         with pytest.raises(httpx.WriteTimeout):
             await client.post("/", content=b"x" * (64 * 1024 * 1024))
-        assert time.monotonic() - start < 0.8
+        assert time.monotonic() - start < 3.0  # the timeout, not the 5 s fallback
         done.set()
 
 
@@ -486,7 +486,7 @@ async def test_connect_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
         start = time.monotonic()
         with pytest.raises(httpx.ConnectTimeout):
             await c.get("/")
-    assert time.monotonic() - start < 0.8
+    assert time.monotonic() - start < 3.0  # the timeout, not the 5 s fallback
 
 
 async def test_header_with_line_break_is_local_protocol_error() -> None:

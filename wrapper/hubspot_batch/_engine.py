@@ -193,6 +193,7 @@ class Runtime:
             elif not proxies_in_environment():  # else httpx picks its transports (it honours proxies then only)
                 args["transport"] = Http11Transport(max_idle=self.max_concurrency)
             self._direct = args.get("transport")
+            self._timeouts = httpx.Timeout(self.timeout).as_dict()
             self._client = GeneratedClient(
                 base_url=self.base_url,
                 timeout=httpx.Timeout(self.timeout),
@@ -200,6 +201,7 @@ class Runtime:
                 follow_redirects=False,
                 httpx_args=args,
             )
+            self._defaults = list(self._client.get_async_httpx_client().headers.raw)
         return self._client.get_async_httpx_client()
 
     async def post(
@@ -223,9 +225,6 @@ class Runtime:
         transport = self._direct
         if transport is None:
             return await http.post(url, content=content, headers=headers, params=params, extensions={"trace": trace})
-        if not self._defaults:
-            self._defaults = list(http.headers.raw)
-            self._timeouts = http.timeout.as_dict()
         fields = self._defaults + [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
         request = httpx.Request(
             "POST",
@@ -860,7 +859,7 @@ async def prepared_source(
         if isinstance(rows, AsyncIterable):
             async for row in rows:
                 prepared = prepare_row(endpoint, index, row, job_id)
-                block.append(prepared if type(prepared) is Item else _checked(index, row, prepared, on_invalid))
+                block.append(prepared if isinstance(prepared, Item) else _invalid(index, row, prepared, on_invalid))
                 index += 1
                 if len(block) >= BLOCK:
                     yield block
@@ -868,7 +867,7 @@ async def prepared_source(
         else:
             for row in rows:
                 prepared = prepare_row(endpoint, index, row, job_id)
-                block.append(prepared if type(prepared) is Item else _checked(index, row, prepared, on_invalid))
+                block.append(prepared if isinstance(prepared, Item) else _invalid(index, row, prepared, on_invalid))
                 index += 1
                 if len(block) >= BLOCK:
                     yield block
@@ -881,12 +880,11 @@ async def prepared_source(
         yield block
 
 
-def _checked(index: int, row: Any, prepared: Item | list[InputIssue], on_invalid: OnInvalid) -> Item | Outcome:
-    if isinstance(prepared, Item):
-        return prepared
+def _invalid(index: int, row: Any, issues: list[InputIssue], on_invalid: OnInvalid) -> Outcome:
+    """An invalid row: raise its issues, or make them its failed outcome (``on_invalid="skip"``)."""
     if on_invalid == "raise":
-        raise InputValidationError(prepared)
-    return invalid_outcome(index, row, prepared)
+        raise InputValidationError(issues)
+    return invalid_outcome(index, row, issues)
 
 
 def prepare_all(endpoint: Endpoint, rows: Iterable[Any], job_id: str, on_invalid: OnInvalid) -> list[Item | Outcome]:

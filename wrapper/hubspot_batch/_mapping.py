@@ -15,17 +15,13 @@ from typing import Any
 import attrs
 
 from ._chunks import Item
-from ._endpoints import Endpoint
+from ._endpoints import Endpoint, _text
 from ._results import Outcome, OutcomeError, OutcomeStatus
 from ._retry import hubspot_error
 
 __all__ = ["map_response"]
 
 ALREADY_CREATED_NOTE = "already existed: created by an earlier attempt of this job whose answer was lost"
-
-
-def _text(value: Any) -> str:
-    return value if type(value) is str else str(value)
 
 
 def _norm(endpoint: Endpoint, field: str, value: Any) -> str:
