@@ -1,61 +1,81 @@
-"""prepare_row: each row is checked and encoded once, and anything JSON cannot carry is named by field."""
+"""prepare_row: each row is checked and encoded once, and anything JSON cannot carry is named by field.
+
+Every test runs twice: through :func:`prepare_row` (the full way) and through
+:func:`row_preparer` (what jobs use: a quick check first, the full way for
+anything it does not pass), and with the json module standing in for orjson.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from typing import Any
 
+import pytest
+from hubspot_batch import _json
 from hubspot_batch._chunks import Item
-from hubspot_batch._endpoints import endpoint
-from hubspot_batch._engine import encode_json, prepare_row
+from hubspot_batch._endpoints import Endpoint, endpoint
+from hubspot_batch._engine import prepare_row as full_way
+from hubspot_batch._engine import row_preparer
 from hubspot_batch._errors import InputIssue
+from hubspot_batch._json import encode_strict as encode_json
 
 TIMELINE = endpoint("timeline_events")
 COMMS = endpoint("communications")
+
+Prepare = Callable[[Endpoint, int, Any, str], Any]
+
+
+@pytest.fixture(params=["full", "quick", "quick-without-orjson"])
+def prepare(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Prepare]:
+    if request.param == "quick-without-orjson":
+        monkeypatch.setattr(_json, "encode_plain", _json.encode_strict)
+    yield full_way if request.param == "full" else (lambda ep, i, row, job: row_preparer(ep, job)(i, row))
 
 
 def _event(**extra: object) -> dict[str, object]:
     return {"eventTemplateId": "1", "email": "a@example.com", "tokens": {"plan": "pro"}, **extra}
 
 
-def test_the_item_carries_the_json_that_is_sent() -> None:
-    item = prepare_row(COMMS, 7, {"id": "12", "properties": {"hs_communication_body": "héllo"}}, "job")
+def test_the_item_carries_the_json_that_is_sent(prepare: Prepare) -> None:
+    item = prepare(COMMS, 7, {"id": "12", "properties": {"hs_communication_body": "héllo"}}, "job")
     assert isinstance(item, Item)
     assert json.loads(item.body) == item.row
     assert item.row["objectWriteTraceId"] == "job-7"  # the trace id the client adds is in what is sent
     assert "héllo".encode() in item.body  # UTF-8, not \\u escapes
 
 
-def test_datetimes_become_iso_strings_and_none_is_dropped() -> None:
+def test_datetimes_become_iso_strings_and_none_is_dropped(prepare: Prepare) -> None:
     when = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
-    item = prepare_row(TIMELINE, 0, _event(timestamp=when, utk=None), "job")
+    item = prepare(TIMELINE, 0, _event(timestamp=when, utk=None), "job")
     assert isinstance(item, Item)
     assert item.row["timestamp"] == "2026-03-01T12:30:00.000Z"
     assert "utk" not in item.row
     assert json.loads(item.body)["timestamp"] == "2026-03-01T12:30:00.000Z"
 
 
-def test_a_row_that_contains_itself_is_named_not_a_crash() -> None:
+def test_a_row_that_contains_itself_is_named_not_a_crash(prepare: Prepare) -> None:
     loop: dict[str, object] = {}
     loop["again"] = loop
-    issues = prepare_row(TIMELINE, 3, _event(extraData={"ok": 1, "loop": loop}), "job")
+    issues = prepare(TIMELINE, 3, _event(extraData={"ok": 1, "loop": loop}), "job")
     assert isinstance(issues, list)
     assert issues[0].index == 3
     assert issues[0].field.startswith("extraData.loop")
     assert "contains itself" in issues[0].message
 
 
-def test_nan_and_lone_surrogates_are_named_by_field() -> None:
-    nan = prepare_row(TIMELINE, 4, _event(extraData={"score": float("nan")}), "job")
+def test_nan_and_lone_surrogates_are_named_by_field(prepare: Prepare) -> None:
+    nan = prepare(TIMELINE, 4, _event(extraData={"score": float("nan")}), "job")
     assert nan == [InputIssue(4, "extraData.score", nan[0].message)] if isinstance(nan, list) else False
-    surrogate = prepare_row(COMMS, 5, {"id": "1", "properties": {"hs_communication_body": "a\ud800"}}, "job")
+    surrogate = prepare(COMMS, 5, {"id": "1", "properties": {"hs_communication_body": "a\ud800"}}, "job")
     assert isinstance(surrogate, list)
     assert (surrogate[0].index, surrogate[0].field) == (5, "properties.hs_communication_body")
     assert "lone surrogate" in surrogate[0].message
 
 
-def test_an_object_json_does_not_know_is_named() -> None:
-    issues = prepare_row(TIMELINE, 6, _event(extraData={"when": object()}), "job")
+def test_an_object_json_does_not_know_is_named(prepare: Prepare) -> None:
+    issues = prepare(TIMELINE, 6, _event(extraData={"when": object()}), "job")
     assert isinstance(issues, list)
     assert issues[0].field == "extraData.when"
     assert "not JSON serializable" in issues[0].message

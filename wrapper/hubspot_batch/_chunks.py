@@ -11,7 +11,7 @@ one of its keys have finished.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Hashable, Iterable, Iterator, Mapping
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -31,15 +31,18 @@ class Item:
 
 @attrs.frozen(slots=True)
 class Chunk:
-    """One batch: a sequence number and its items (at most ``size``, keys unique)."""
+    """One batch: a sequence number, its items (at most ``size``, keys unique) and their duplicate keys."""
 
     seq: int
     items: tuple[Item, ...]
+    keys: frozenset[Hashable] = attrs.field(eq=False, repr=False)
 
-    @property
-    def keys(self) -> frozenset[Hashable]:
-        """The duplicate keys of the items."""
+    @keys.default
+    def _keys(self) -> frozenset[Hashable]:
         return frozenset(item.key for item in self.items)
+
+
+_NOTHING: tuple[Chunk, ...] = ()
 
 
 @attrs.define
@@ -62,15 +65,17 @@ class Chunker:
         """Rows held but not yet in a finished batch."""
         return len(self._open) + len(self._deferred)
 
-    def add(self, item: Item) -> Iterator[Chunk]:
-        """Take one item; yield any batch that became full."""
-        if item.key in self._open_keys or item.key in self._deferred_keys:
+    def add(self, item: Item) -> Sequence[Chunk]:
+        """Take one item; return the batches that became full (usually none)."""
+        key = item.key
+        if key in self._open_keys or key in self._deferred_keys:
             self._defer(item)
         else:
-            self._place(item)
-        if len(self._open) >= self.size:
-            yield self._close()
-            yield from self._drain_deferred(final=False)
+            self._open.append(item)
+            self._open_keys.add(key)
+        if len(self._open) < self.size:
+            return _NOTHING
+        return [self._close(), *self._drain_deferred(final=False)]
 
     def flush(self) -> Iterator[Chunk]:
         """Yield every remaining batch (the input has ended)."""
@@ -88,7 +93,7 @@ class Chunker:
         self._deferred_keys[item.key] = self._deferred_keys.get(item.key, 0) + 1
 
     def _close(self) -> Chunk:
-        chunk = Chunk(self._seq, tuple(self._open))
+        chunk = Chunk(self._seq, tuple(self._open), frozenset(self._open_keys))
         self._seq += 1
         self._open = []
         self._open_keys = set()

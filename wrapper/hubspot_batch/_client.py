@@ -15,10 +15,9 @@ from typing import Any, TypeVar
 import httpx
 
 from ._auth import Credentials, TokenSource
-from ._chunks import Item
 from ._endpoints import ApiVersion, Endpoint, EndpointName, endpoint
-from ._engine import Job, OnInvalid, Runtime, iterate, prepare_all, prepare_row, prepared_source
-from ._errors import ConfigurationError, InputIssue
+from ._engine import Job, OnInvalid, Runtime, check_all, prepared_source
+from ._errors import ConfigurationError, InputIssue, InputValidationError
 from ._limiter import TIERS, LimiterBackend, LocalLimiter, RateTier, RollingWindow
 from ._resources import (
     AsyncCommunications,
@@ -142,22 +141,26 @@ class _Core:
 
     def validate(self, name: EndpointName, rows: Iterable[Any], api_version: str | None) -> tuple[InputIssue, ...]:
         """Every problem in ``rows`` (index and field of each), sending nothing."""
-        ep = endpoint(name, api_version or self.api_version)
-        issues: list[InputIssue] = []
-        for index, row in enumerate(rows):
-            prepared = prepare_row(ep, index, row, "validate")
-            if not isinstance(prepared, Item):
-                issues.extend(prepared)
-        return tuple(issues)
+        return tuple(check_all(endpoint(name, api_version or self.api_version), rows, "validate"))
 
     async def collect(self, job: Job, rows: Rows, on_invalid: OnInvalid | None) -> BatchResult:
-        """Read every row, check them all (nothing is sent if one is invalid), send, and return one result."""
+        """Read every row, check them all (nothing is sent if one is invalid), send, and return one result.
+
+        Rows are checked in a first pass that keeps nothing, then prepared
+        again as they are sent: prepared rows are not all held at once.
+        """
         if isinstance(rows, AsyncIterable):
             rows = [row async for row in rows]
-        entries = prepare_all(job.endpoint, rows, job.job_id, on_invalid or self.on_invalid)
-        job.total = len(entries)
+        elif not isinstance(rows, list | tuple):
+            rows = list(rows)  # read twice
+        on_invalid = on_invalid or self.on_invalid
+        if on_invalid == "raise":
+            issues = check_all(job.endpoint, rows, job.job_id)
+            if issues:
+                raise InputValidationError(issues)
+        job.total = len(rows)
         outcomes: list[Outcome] = []
-        async for run in job.runs(iterate(entries)):  # iterate() empties entries as it goes
+        async for run in job.runs(prepared_source(job.endpoint, rows, job.job_id, on_invalid)):
             outcomes += run
         return job.result(outcomes)
 

@@ -29,6 +29,7 @@ from hubspot_batch_api.models import (
     Webhooks202603SubscriptionResponse,
 )
 
+from ._quickcheck import QuickCheck, compile_quick
 from ._validate import EMAIL, Checker, compile_schema, inline_refs, openapi_document, request_item_schema
 
 __all__ = ["ENDPOINTS", "ApiVersion", "Endpoint", "EndpointName", "endpoint", "input_schema"]
@@ -43,6 +44,12 @@ DEFAULT_BATCH_SIZE = 100
 
 def _text(value: Any) -> str:
     return value if type(value) is str else str(value)
+
+
+def _object_key(row: Row) -> Hashable:
+    """A CRM object's identity in a batch: its id, or (id property, value) when ``idProperty`` is set."""
+    id_property = row.get("idProperty")
+    return (id_property, _text(row.get("id"))) if id_property else _text(row.get("id"))
 
 
 def _email(value: Any) -> str:
@@ -84,6 +91,11 @@ class Endpoint:
         """The compiled request-item schema (cached per endpoint)."""
         return _checker(self.path_template)
 
+    def quick_check(self) -> QuickCheck:
+        """The generated yes/no test for rows that need no full check, before :meth:`prepare` (cached)."""
+        filled = (("id",) if self.creates else ()) + (("objectWriteTraceId",) if self.trace_ids else ())
+        return _quick_check(self.path_template, filled)
+
     def parse_result(self, raw: Row) -> Any:
         """A result item as the generated model."""
         return self.result_model.from_dict(raw)  # type: ignore[attr-defined]
@@ -105,6 +117,7 @@ class Endpoint:
 _ALREADY = re.compile(r"already (exists|been created|created)|duplicate (event )?id")
 
 _CHECKERS: dict[str, Checker] = {}
+_QUICK_CHECKS: dict[tuple[str, tuple[str, ...]], QuickCheck] = {}
 
 
 def _checker(path: str) -> Checker:
@@ -114,6 +127,15 @@ def _checker(path: str) -> Checker:
         checker = compile_schema(request_item_schema(path, document), document)
         _CHECKERS[path] = checker
     return checker
+
+
+def _quick_check(path: str, filled: tuple[str, ...]) -> QuickCheck:
+    quick = _QUICK_CHECKS.get((path, filled))
+    if quick is None:
+        document = openapi_document()
+        quick = compile_quick(request_item_schema(path, document), document, filled=filled)
+        _QUICK_CHECKS[path, filled] = quick
+    return quick
 
 
 def _check_email(row: Row, problems: list[tuple[str, str]]) -> None:
@@ -163,7 +185,7 @@ def _communications(version: str, path: str, result_model: type) -> Endpoint:
         input_model=SimplePublicObjectBatchInput,
         result_model=result_model,
         scope="crm.objects.contacts.write",
-        duplicate_key=lambda row: (row.get("idProperty") or "", _text(row.get("id"))),
+        duplicate_key=_object_key,
         result_keys=(("objectWriteTraceId",), ("id",)),
         error_keys={"objectWriteTraceId": "objectWriteTraceId", "ids": "id"},
         trace_ids=True,

@@ -16,7 +16,6 @@ error names) are pure functions in ``_retry``, ``_limiter`` and ``_mapping``.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 import time
@@ -24,13 +23,13 @@ import uuid
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Hashable, Iterable, Mapping
 from datetime import UTC, datetime
-from json.encoder import c_encode_basestring, c_make_encoder  # type: ignore[attr-defined]
 from typing import Any, Literal
 
 import attrs
 import httpx
 from hubspot_batch_api import Client as GeneratedClient
 
+from . import _json
 from ._auth import AuthRefreshError, Credentials, install_log_redaction
 from ._chunks import Chunk, Chunker, Item
 from ._endpoints import Endpoint
@@ -42,6 +41,7 @@ from ._errors import (
     InputValidationError,
     MissingScopesError,
 )
+from ._json import encode_strict
 from ._limiter import LimiterBackend, RateLimitHeaders, Reservation
 from ._mapping import ALREADY_CREATED_NOTE, map_response
 from ._results import BatchResult, Outcome, OutcomeError, OutcomeStatus, Progress, Stats
@@ -49,7 +49,7 @@ from ._retry import Decision, RetryPolicy, Verdict, backoff_delay, classify
 from ._scopes import missing_scopes
 from ._transport import Http11Transport, proxies_in_environment
 
-__all__ = ["Job", "OnInvalid", "Runtime", "prepare_row"]
+__all__ = ["Job", "OnInvalid", "RowPreparer", "Runtime", "check_all", "prepare_row", "prepared_source", "row_preparer"]
 
 logger = logging.getLogger("hubspot_batch")
 _httpx_logger = logging.getLogger("httpx")
@@ -58,29 +58,6 @@ USER_AGENT = "hubspot-batch/0.1 (+python)"
 
 
 # --------------------------------------------------------------------------- prepare
-
-
-def _not_json(value: Any) -> Any:
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
-
-
-if c_make_encoder is not None:  # the C encoder of the json module, built once (json.dumps builds one per call)
-    # No markers: a row that contains itself ends in RecursionError, which prepare_row reports.
-    _encode_value = c_make_encoder(None, _not_json, c_encode_basestring, None, ":", ",", False, False, False)
-
-    def _json_text(value: Any) -> str:
-        return "".join(_encode_value(value, 0))
-
-else:  # pragma: no cover - Python builds without the C accelerator
-    _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-
-    def _json_text(value: Any) -> str:
-        return _encoder.encode(value)
-
-
-def encode_json(value: Any) -> bytes:
-    """Strict compact UTF-8 JSON (no NaN, no lone surrogates); ``TypeError``/``ValueError`` otherwise."""
-    return _json_text(value).encode()
 
 
 def _unencodable_path(value: Any, path: str, seen: frozenset[int] = frozenset()) -> str:
@@ -92,8 +69,8 @@ def _unencodable_path(value: Any, path: str, seen: frozenset[int] = frozenset())
         seen = seen | {id(value)}
         for key, item in value.items():
             try:
-                encode_json(key)
-                encode_json(item)
+                encode_strict(key)
+                encode_strict(item)
             except (TypeError, ValueError, RecursionError):
                 return _unencodable_path(item, f"{path}.{key}" if path else str(key), seen)
     return path or "row"
@@ -103,6 +80,41 @@ def _iso(value: datetime) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+RowPreparer = Callable[[int, Any], "Item | list[InputIssue]"]
+"""``prepare(index, row)``: an :class:`Item` ready to send, or the problems found in the row."""
+
+
+def row_preparer(endpoint: Endpoint, job_id: str) -> RowPreparer:
+    """The :func:`prepare_row` of one endpoint and job, with what it looks up bound once.
+
+    A dict row that the endpoint's quick check passes (see :mod:`._quickcheck`)
+    is copied, completed, encoded and done; any other row, and any row with a
+    problem, takes the full way, which names every problem. Both ways give
+    the same :class:`Item` for the same row.
+    """
+    quick = endpoint.quick_check()
+    encode = _json.encode_plain
+    complete = endpoint.prepare
+    extra_check = endpoint.extra_check
+    duplicate_key = endpoint.duplicate_key
+
+    def prepare(index: int, row: Any) -> Item | list[InputIssue]:
+        if type(row) is dict and quick(row):
+            data = row.copy()
+            complete(data, job_id, index)
+            problems: list[tuple[str, str]] = []
+            if extra_check is not None:
+                extra_check(data, problems)
+            if not problems:
+                try:
+                    return Item(index, data, duplicate_key(data), encode(data))
+                except (TypeError, ValueError, RecursionError):
+                    pass  # a lone surrogate, say: the full way names the field
+        return prepare_row(endpoint, index, row, job_id)
+
+    return prepare
 
 
 def prepare_row(endpoint: Endpoint, index: int, row: Any, job_id: str) -> Item | list[InputIssue]:
@@ -132,7 +144,7 @@ def prepare_row(endpoint: Endpoint, index: int, row: Any, job_id: str) -> Item |
     if problems:
         return [InputIssue(index, path, message) for path, message in problems]
     try:
-        body = encode_json(data)
+        body = encode_strict(data)
     except (TypeError, ValueError, RecursionError) as exc:  # UnicodeEncodeError is a ValueError
         if isinstance(exc, UnicodeEncodeError):
             reason = "holds a lone surrogate character"
@@ -433,7 +445,8 @@ class Job:
                     if decided:
                         async with condition:
                             self._buffered += len(decided)
-                        self._count(decided)
+                        if self.progress is not None:
+                            self._count(decided)
                         await queue.put(decided)
                 for chunk in chunker.flush():
                     await launch(chunk)
@@ -492,9 +505,9 @@ class Job:
             async with condition:
                 self._in_flight -= 1
                 condition.notify_all()
-        self._count(outcomes)
         await queue.put(outcomes)
-        if self.progress is not None:
+        if self.progress is not None:  # the counters are what progress reports
+            self._count(outcomes)
             self._report_progress()
 
     # ---- one chunk
@@ -855,10 +868,11 @@ async def prepared_source(
     """
     block: list[Item | Outcome] = []
     index = 0
+    prepare = row_preparer(endpoint, job_id)
     try:
         if isinstance(rows, AsyncIterable):
             async for row in rows:
-                prepared = prepare_row(endpoint, index, row, job_id)
+                prepared = prepare(index, row)
                 block.append(prepared if isinstance(prepared, Item) else _invalid(index, row, prepared, on_invalid))
                 index += 1
                 if len(block) >= BLOCK:
@@ -866,7 +880,7 @@ async def prepared_source(
                     block = []
         else:
             for row in rows:
-                prepared = prepare_row(endpoint, index, row, job_id)
+                prepared = prepare(index, row)
                 block.append(prepared if isinstance(prepared, Item) else _invalid(index, row, prepared, on_invalid))
                 index += 1
                 if len(block) >= BLOCK:
@@ -887,30 +901,16 @@ def _invalid(index: int, row: Any, issues: list[InputIssue], on_invalid: OnInval
     return invalid_outcome(index, row, issues)
 
 
-def prepare_all(endpoint: Endpoint, rows: Iterable[Any], job_id: str, on_invalid: OnInvalid) -> list[Item | Outcome]:
-    """Prepare every row up front; with ``on_invalid="raise"`` raise every problem found before anything is sent."""
-    prepared: list[Item | Outcome] = []
+def check_all(endpoint: Endpoint, rows: Iterable[Any], job_id: str) -> list[InputIssue]:
+    """Every problem in ``rows``, each row prepared the way it will be sent and then let go.
+
+    What passes here passes again when the rows are streamed to HubSpot:
+    preparing a row is deterministic, apart from the ids the client makes up.
+    """
+    prepare = row_preparer(endpoint, job_id)
     issues: list[InputIssue] = []
     for index, row in enumerate(rows):
-        result = prepare_row(endpoint, index, row, job_id)
-        if isinstance(result, Item):
-            prepared.append(result)
-        elif on_invalid == "raise":
-            issues.extend(result)
-        else:
-            prepared.append(invalid_outcome(index, row, result))
-    if issues:
-        raise InputValidationError(issues)
-    return prepared
-
-
-async def iterate(entries: list[Item | Outcome]) -> AsyncIterator[list[Item | Outcome]]:
-    """Already prepared entries as a source, in blocks of :data:`BLOCK`.
-
-    The list is emptied as it is read, so that entries already sent are not
-    kept alive until the end of the call.
-    """
-    blocks = deque(entries[start : start + BLOCK] for start in range(0, len(entries), BLOCK))
-    entries.clear()
-    while blocks:
-        yield blocks.popleft()
+        prepared = prepare(index, row)
+        if not isinstance(prepared, Item):
+            issues.extend(prepared)
+    return issues

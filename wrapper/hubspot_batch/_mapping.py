@@ -17,6 +17,7 @@ import attrs
 from ._chunks import Item
 from ._endpoints import Endpoint, _text
 from ._results import Outcome, OutcomeError, OutcomeStatus
+from ._results import succeeded as succeeded_outcome
 from ._retry import hubspot_error
 
 __all__ = ["map_response"]
@@ -125,8 +126,7 @@ def map_response(
         in_order = _in_order(endpoint, items, results)
         if in_order:
             return [
-                Outcome(item.index, succeeded, item.row, raw=raw, parse=parse)
-                for item, raw in zip(items, results, strict=True)
+                succeeded_outcome(item.index, item.row, raw, parse) for item, raw in zip(items, results, strict=True)
             ], []
     for raw in results:
         if not isinstance(raw, Mapping):

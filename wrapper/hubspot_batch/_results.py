@@ -116,6 +116,32 @@ class Outcome:
         return out
 
 
+def _slot_setters() -> tuple[Callable[[Outcome, Any], None], ...]:
+    return tuple(getattr(Outcome, a.name).__set__ for a in attrs.fields(Outcome))
+
+
+_new_object = object.__new__
+_set_index, _set_status, _set_input, _set_raw, _set_error, _set_note, _set_parse = _slot_setters()
+
+
+def succeeded(index: int, row: Mapping[str, Any], raw: Mapping[str, Any], parse: Callable[[Any], Any]) -> Outcome:
+    """``Outcome(index, SUCCEEDED, row, raw=raw, parse=parse)``, built in about half the time.
+
+    The engine makes one per input that succeeded; attrs' ``__init__`` of a
+    frozen class sets each field through ``object.__setattr__``, and the slots'
+    own setters are faster. A test checks the two are equal.
+    """
+    outcome: Outcome = _new_object(Outcome)
+    _set_index(outcome, index)
+    _set_status(outcome, OutcomeStatus.SUCCEEDED)
+    _set_input(outcome, row)
+    _set_raw(outcome, raw)
+    _set_error(outcome, None)
+    _set_note(outcome, None)
+    _set_parse(outcome, parse)
+    return outcome
+
+
 @attrs.frozen(slots=True)
 class Stats:
     """Counters of one call: requests sent, retries, 429s met, splits, time taken."""

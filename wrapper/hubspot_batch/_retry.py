@@ -9,7 +9,6 @@ acts on them.
 from __future__ import annotations
 
 import enum
-import json
 import math
 import random
 from collections.abc import Mapping
@@ -19,6 +18,7 @@ from typing import Any
 import attrs
 import httpx
 
+from ._json import decode
 from ._results import OutcomeError
 
 __all__ = ["Decision", "RetryPolicy", "Verdict", "backoff_delay", "classify", "hubspot_error", "parse_retry_after"]
@@ -121,7 +121,7 @@ def backoff_delay(attempt: int, policy: RetryPolicy, rng: random.Random) -> floa
 
 def _json(content: bytes) -> Any:
     try:
-        return json.loads(content)
+        return decode(content)
     except (ValueError, UnicodeDecodeError):
         return None
 
