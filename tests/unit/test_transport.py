@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from hubspot_batch import AsyncHubSpotBatch, RetryPolicy
+from hubspot_batch._http11 import Reply
 from hubspot_batch._transport import Http11Transport
 from hubspot_batch.sandbox import SandboxConfig, SandboxServer
 
@@ -617,13 +618,13 @@ ROWS = [{"id": "1", "properties": {"hs_communication_body": "hi"}}]
 
 async def test_async_client_uses_it_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
-    original = Http11Transport.handle_async_request
+    original = Http11Transport.send
 
-    async def spy(self: Http11Transport, request: httpx.Request) -> httpx.Response:
-        calls.append(request.url.path)
-        return await original(self, request)
+    async def spy(self: Http11Transport, scheme: str, host: str, port: int | None, data: bytes, **kw: Any) -> Reply:
+        calls.append(data.split(b" ", 2)[1].decode())  # the request line's target
+        return await original(self, scheme, host, port, data, **kw)
 
-    monkeypatch.setattr(Http11Transport, "handle_async_request", spy)
+    monkeypatch.setattr(Http11Transport, "send", spy)
     with SandboxServer(config=SandboxConfig(rate_limit=None)) as server:
         async with AsyncHubSpotBatch(access_token="t", base_url=server.url, rate_limit=False) as hs:
             result = await hs.communications.update(ROWS)
@@ -662,3 +663,39 @@ async def test_async_client_still_honours_proxy_environment_variables(monkeypatc
     assert [r.line for r in proxy.requests] == [
         b"POST http://127.0.0.1:%d/crm/v3/objects/communications/batch/update HTTP/1.1" % port
     ]
+
+
+@pytest.mark.parametrize("encoding", [None, b"gzip"])
+async def test_the_engine_writes_whole_requests_and_reads_plain_or_compressed_answers(encoding: bytes | None) -> None:
+    # The engine skips httpx.Request/Response with this transport: the request it writes itself must
+    # carry what httpx would have sent, and a compressed answer must still be decoded.
+    def answer(request: Request) -> bytes:
+        sent = json.loads(request.body)["inputs"]
+        body = json.dumps(
+            {
+                "status": "COMPLETE",
+                "results": [{**row, "archived": False} for row in sent],
+                "startedAt": "2026-01-01T00:00:00Z",
+                "completedAt": "2026-01-01T00:00:00Z",
+            }
+        ).encode()
+        if encoding is None:
+            return response(body, headers=b"Content-Type: application/json\r\n")
+        return response(gzip.compress(body), headers=b"Content-Encoding: gzip\r\nContent-Type: application/json\r\n")
+
+    rows = [*ROWS, {"id": "2", "properties": {"hs_communication_body": "é"}}]
+    async with serve_keep_alive(answer) as server:
+        hs = AsyncHubSpotBatch(access_token="t0k", base_url=server.url, rate_limit=False)
+        async with hs:
+            result = await hs.communications.update(rows)
+    assert result.ok, result.summary()
+    assert [o.raw["properties"]["hs_communication_body"] for o in result if o.raw] == ["hi", "é"]
+    (request,) = server.requests
+    assert request.line == b"POST /crm/v3/objects/communications/batch/update HTTP/1.1"
+    assert request.header(b"host") == f"127.0.0.1:{server.port}".encode()
+    assert request.header(b"content-length") == str(len(request.body)).encode()
+    assert request.header(b"authorization") == b"Bearer t0k"
+    assert request.header(b"content-type") == b"application/json"
+    assert (request.header(b"user-agent") or b"").startswith(b"hubspot-batch/")
+    assert b"gzip" in (request.header(b"accept-encoding") or b"")
+    assert json.loads(request.body)["inputs"][1]["properties"] == {"hs_communication_body": "é"}

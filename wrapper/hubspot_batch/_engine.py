@@ -21,9 +21,9 @@ import random
 import time
 import uuid
 from collections import deque
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Hashable, Iterable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Hashable, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import attrs
 import httpx
@@ -41,13 +41,14 @@ from ._errors import (
     InputValidationError,
     MissingScopesError,
 )
+from ._http11 import request_head
 from ._json import encode_strict
 from ._limiter import LimiterBackend, RateLimitHeaders, Reservation
 from ._mapping import ALREADY_CREATED_NOTE, map_response
 from ._results import BatchResult, Outcome, OutcomeError, OutcomeStatus, Progress, Stats
 from ._retry import Decision, RetryPolicy, Verdict, backoff_delay, classify
 from ._scopes import missing_scopes
-from ._transport import Http11Transport, proxies_in_environment
+from ._transport import Http11Transport, proxies_in_environment, reply_response
 
 __all__ = ["Job", "OnInvalid", "RowPreparer", "Runtime", "check_all", "prepare_row", "prepared_source", "row_preparer"]
 
@@ -167,6 +168,26 @@ def invalid_outcome(index: int, row: Any, issues: list[InputIssue]) -> Outcome:
 # --------------------------------------------------------------------------- runtime
 
 
+class Answer(NamedTuple):
+    """An HTTP answer, body read: what the engine's decisions look at."""
+
+    status: int
+    headers: Mapping[str, str]
+    content: bytes
+    reason: str = ""
+
+
+async def _read(response: httpx.Response, request: httpx.Request | None = None) -> Answer:
+    """Read and close ``response`` (decoding its content encoding) into an :class:`Answer`."""
+    if request is not None:
+        response.request = request
+    try:
+        await response.aread()
+    finally:
+        await response.aclose()
+    return Answer(response.status_code, response.headers, response.content, response.reason_phrase)
+
+
 @attrs.define
 class Runtime:
     """Per-client machinery shared by every call: HTTP pool, limiter, concurrency, credentials."""
@@ -223,44 +244,59 @@ class Runtime:
         content: bytes,
         headers: dict[str, str],
         params: dict[str, str],
-        trace: Callable[[str, Mapping[str, Any]], Any],
-    ) -> httpx.Response:
-        """POST with the body read.
+        trace: Callable[[str, dict[str, Any]], Awaitable[None]],
+    ) -> Answer:
+        """POST and return the answer, body read.
 
         With a transport of our choosing, the request goes straight to it:
         httpx's client adds nothing a batch POST needs (no redirects, cookies,
-        auth flow or hooks here) and costs more CPU than the transport itself.
+        auth flow or hooks here) and costs more CPU than the transport itself;
+        with our own :class:`Http11Transport` the request is written as bytes
+        and the reply read as bytes, with no ``httpx.Request``/``Response`` made
+        (unless a test tool has patched httpx, or the body is compressed).
         When httpx chose the transport (proxies in the environment), it goes
         through the client.
         """
         http = self.http
         transport = self._direct
         if transport is None:
-            return await http.post(url, content=content, headers=headers, params=params, extensions={"trace": trace})
-        fields = self._defaults + [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
-        request = httpx.Request(
-            "POST",
-            url.copy_merge_params(params) if params else url,
-            headers=fields,
-            content=content,
-            extensions={"trace": trace, "timeout": self._timeouts},
-        )
-        response = await transport.handle_async_request(request)
-        response.request = request
-        try:
-            await response.aread()
-        finally:
-            await response.aclose()
-        if _httpx_logger.isEnabledFor(logging.INFO):  # the line httpx's client logs (redacted like it)
-            _httpx_logger.info(
-                'HTTP Request: %s %s "%s %d %s"',
-                request.method,
-                request.url,
-                response.http_version,
-                response.status_code,
-                response.reason_phrase,
+            response = await http.post(
+                url, content=content, headers=headers, params=params, extensions={"trace": trace}
             )
-        return response
+            return Answer(response.status_code, response.headers, response.content)
+        target = url.copy_merge_params(params) if params else url
+        fields = self._defaults + [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+        if isinstance(transport, Http11Transport) and not transport.patched():
+            answer = await self._send_bytes(transport, target, fields, content, trace)
+        else:
+            request = httpx.Request(
+                "POST", target, headers=fields, content=content, extensions={"trace": trace, "timeout": self._timeouts}
+            )
+            answer = await _read(await transport.handle_async_request(request), request)
+        if _httpx_logger.isEnabledFor(logging.INFO):  # the line httpx's client logs (redacted like it)
+            _httpx_logger.info('HTTP Request: POST %s "HTTP/1.1 %d %s"', target, answer.status, answer.reason)
+        return answer
+
+    async def _send_bytes(
+        self,
+        transport: Http11Transport,
+        url: httpx.URL,
+        fields: list[tuple[bytes, bytes]],
+        content: bytes,
+        trace: Callable[[str, dict[str, Any]], Awaitable[None]],
+    ) -> Answer:
+        fields = [(b"Host", url.netloc), *fields, (b"Content-Length", b"%d" % len(content))]
+        try:
+            head = request_head(b"POST", url.raw_path, fields)
+        except ValueError as exc:
+            raise httpx.LocalProtocolError(str(exc)) from exc
+        reply = await transport.send(
+            url.scheme, url.host, url.port, head + content, timeouts=self._timeouts, trace=trace
+        )
+        for name, value in reply.headers:
+            if name.lower() == b"content-encoding" and value.strip().lower() not in (b"", b"identity"):
+                return await _read(reply_response(reply))  # httpx decodes gzip, deflate, br...
+        return Answer(reply.status, reply.header_map(), reply.body, reply.reason.decode("latin-1"))
 
     @property
     def semaphore(self) -> asyncio.Semaphore:
@@ -726,8 +762,8 @@ class Job:
                     written.append(loop.time())
 
             try:
-                response = await runtime.post(self._url(), content=body, headers=headers, params=params, trace=trace)
-                status, response_headers, content = response.status_code, response.headers, response.content
+                answer = await runtime.post(self._url(), content=body, headers=headers, params=params, trace=trace)
+                status, response_headers, content = answer.status, answer.headers, answer.content
             except httpx.RequestError as error:
                 exc = error
         if runtime.limiter is not None and reservation is not None:

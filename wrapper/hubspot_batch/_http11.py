@@ -11,7 +11,10 @@ anything malformed with :class:`ResponseError` rather than guessing.
 
 from __future__ import annotations
 
-__all__ = ["MAX_HEAD", "Reply", "ResponseError", "ResponseReader", "request_head"]
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+__all__ = ["MAX_HEAD", "Reply", "ReplyHeaders", "ResponseError", "ResponseReader", "request_head"]
 
 MAX_HEAD = 64 * 1024
 """Largest status line + headers accepted (bytes)."""
@@ -37,6 +40,38 @@ class Reply:
         self.headers = headers
         self.body = body
         self.keep_alive = keep_alive
+
+    def header_map(self) -> ReplyHeaders:
+        """The headers as a read-only mapping with names in any case (last value of a repeated name)."""
+        return ReplyHeaders({name.decode("latin-1").lower(): value.decode("latin-1") for name, value in self.headers})
+
+
+class ReplyHeaders(Mapping[str, str]):
+    """Response headers by name, in any case: what the engine's decisions read."""
+
+    __slots__ = ("_by_name",)
+
+    def __init__(self, by_lower_name: dict[str, str]) -> None:
+        self._by_name = by_lower_name
+
+    def __getitem__(self, name: str) -> str:
+        return self._by_name[name.lower()]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """The value of header ``name`` (any case), or ``default``."""
+        return self._by_name.get(name.lower(), default)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._by_name
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._by_name)
+
+    def __len__(self) -> int:
+        return len(self._by_name)
+
+    def __repr__(self) -> str:
+        return f"ReplyHeaders({self._by_name!r})"
 
 
 def request_head(method: bytes, target: bytes, headers: list[tuple[bytes, bytes]]) -> bytes:

@@ -27,7 +27,7 @@ import asyncio
 import os
 import select
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.request import getproxies
 
@@ -35,7 +35,7 @@ import httpx
 
 from ._http11 import Reply, ResponseError, ResponseReader, request_head
 
-__all__ = ["Http11Transport", "proxies_in_environment"]
+__all__ = ["Http11Transport", "Trace", "proxies_in_environment", "reply_response"]
 
 Origin = tuple[str, str, int]
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -56,6 +56,20 @@ def _readable(fd: int) -> bool:
 def proxies_in_environment() -> bool:
     """Whether proxy variables are set (httpx honours them only when it picks the transport itself)."""
     return any(scheme in ("http", "https", "all") for scheme in getproxies())
+
+
+Trace = Callable[[str, dict[str, Any]], Awaitable[None]]
+"""httpx's ``trace`` request extension: ``await trace(event_name, info)``."""
+
+
+def reply_response(reply: Reply) -> httpx.Response:
+    """A complete reply as an ``httpx.Response`` (httpx decodes any content encoding when it is read)."""
+    return httpx.Response(
+        reply.status,
+        headers=reply.headers,
+        stream=httpx.ByteStream(reply.body),
+        extensions={"http_version": b"HTTP/1.1", "reason_phrase": reply.reason},
+    )
 
 
 def _patched(handler: Any) -> bool:
@@ -249,49 +263,70 @@ class Http11Transport(httpx.AsyncHTTPTransport):
     def __repr__(self) -> str:
         return f"Http11Transport(max_idle={self.max_idle}, open={len(self._open)})"
 
+    def patched(self) -> bool:
+        """Whether a test tool has patched ``httpx.AsyncHTTPTransport.handle_async_request`` (see the module)."""
+        handler = httpx.AsyncHTTPTransport.handle_async_request
+        if handler is self._patch_checked:
+            return False
+        if _patched(handler):
+            return True
+        self._patch_checked = handler
+        return False
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request`` on a pooled connection and return the complete response."""
-        handler = httpx.AsyncHTTPTransport.handle_async_request
-        if handler is not self._patch_checked:
-            if _patched(handler):
-                self._httpx_pool()
-                return await handler(self, request)
-            self._patch_checked = handler
+        if self.patched():
+            self._httpx_pool()
+            return await httpx.AsyncHTTPTransport.handle_async_request(self, request)
+        url = request.url
+        timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
+        trace: Trace | None = request.extensions.get("trace")
+        data = self._serialize(request, await request.aread())
+        reply = await self.send(
+            url.scheme, url.host, url.port, data, no_body=request.method == "HEAD", timeouts=timeouts, trace=trace
+        )
+        return reply_response(reply)
+
+    async def send(
+        self,
+        scheme: str,
+        host: str,
+        port: int | None,
+        data: bytes,
+        *,
+        no_body: bool = False,
+        timeouts: Mapping[str, float | None],
+        trace: Trace | None = None,
+    ) -> Reply:
+        """Send the bytes of one whole request (head and body) and return the complete reply.
+
+        The engine calls this directly with requests it serialized itself;
+        :meth:`handle_async_request` is the same for an ``httpx.Request``.
+        ``trace`` gets httpx's trace events for the request's start and its
+        answer's head.
+        """
         if self._closed:
             raise RuntimeError("the transport is closed")
-        url = request.url
-        scheme = url.scheme
         if scheme not in _DEFAULT_PORTS:
             raise httpx.UnsupportedProtocol(f"unsupported URL scheme {scheme!r}")
-        if not url.host:
-            raise httpx.UnsupportedProtocol(f"no host in {url!r}")
-        origin: Origin = (scheme, url.host, url.port or _DEFAULT_PORTS[scheme])
-        timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
-        trace: Callable[[str, dict[str, Any]], Awaitable[None]] | None = request.extensions.get("trace")
-        data = self._serialize(request, await request.aread())
+        if not host:
+            raise httpx.UnsupportedProtocol("no host in the URL")
+        origin: Origin = (scheme, host, port or _DEFAULT_PORTS[scheme])
         connection = self._idle_connection(origin) or await self._connect(origin, timeouts.get("connect"))
         if trace is not None:
-            await trace("http11.send_request_headers.started", {"request": request})
+            await trace("http11.send_request_headers.started", {})
         try:
             reply = await connection.exchange(
-                data,
-                no_body=request.method == "HEAD",
-                write_timeout=timeouts.get("write"),
-                read_timeout=timeouts.get("read"),
+                data, no_body=no_body, write_timeout=timeouts.get("write"), read_timeout=timeouts.get("read")
             )
         except BaseException:
             connection.close()
             self._open.discard(connection)
             raise
         if trace is not None:
-            await trace("http11.receive_response_headers.complete", {"request": request})
+            await trace("http11.receive_response_headers.complete", {})
         self._release(origin, connection, reply.keep_alive)
-        return httpx.Response(
-            reply.status,
-            headers=reply.headers,
-            stream=httpx.ByteStream(reply.body),
-            extensions={"http_version": b"HTTP/1.1", "reason_phrase": reply.reason},
-        )
+        return reply
 
     async def __aenter__(self) -> Http11Transport:
         return self
