@@ -193,17 +193,34 @@ class BatchResult:
     stats: Stats = Stats()
     stopped_by: str | None = None
     error: HubSpotBatchError | None = attrs.field(default=None, eq=False)
-    succeeded: tuple[Outcome, ...] = attrs.field(init=False, repr=False, eq=False)
-    failed: tuple[Outcome, ...] = attrs.field(init=False, repr=False, eq=False)
-    not_sent: tuple[Outcome, ...] = attrs.field(init=False, repr=False, eq=False)
+    _by_status: dict[OutcomeStatus, tuple[Outcome, ...]] | None = attrs.field(
+        default=None, init=False, repr=False, eq=False
+    )
 
-    def __attrs_post_init__(self) -> None:
-        groups: dict[OutcomeStatus, list[Outcome]] = {s: [] for s in OutcomeStatus}
-        for outcome in self.outcomes:
-            groups[outcome.status].append(outcome)
-        object.__setattr__(self, "succeeded", tuple(groups[OutcomeStatus.SUCCEEDED]))
-        object.__setattr__(self, "failed", tuple(groups[OutcomeStatus.FAILED]))
-        object.__setattr__(self, "not_sent", tuple(groups[OutcomeStatus.NOT_SENT]))
+    def _with_status(self, status: OutcomeStatus) -> tuple[Outcome, ...]:
+        groups = self._by_status
+        if groups is None:  # sorted on first use: a streamed part is often only iterated
+            lists: dict[OutcomeStatus, list[Outcome]] = {s: [] for s in OutcomeStatus}
+            for outcome in self.outcomes:
+                lists[outcome.status].append(outcome)
+            groups = {s: tuple(found) for s, found in lists.items()}
+            object.__setattr__(self, "_by_status", groups)
+        return groups[status]
+
+    @property
+    def succeeded(self) -> tuple[Outcome, ...]:
+        """The outcomes of the inputs that succeeded, in input order."""
+        return self._with_status(OutcomeStatus.SUCCEEDED)
+
+    @property
+    def failed(self) -> tuple[Outcome, ...]:
+        """The outcomes of the inputs that failed, in input order."""
+        return self._with_status(OutcomeStatus.FAILED)
+
+    @property
+    def not_sent(self) -> tuple[Outcome, ...]:
+        """The outcomes of the inputs that were never sent (the job stopped first), in input order."""
+        return self._with_status(OutcomeStatus.NOT_SENT)
 
     def __len__(self) -> int:
         return len(self.outcomes)
