@@ -345,6 +345,14 @@ class _Stop:
     error: HubSpotBatchError
 
 
+def _follows(outcomes: list[Outcome], start: int) -> bool:
+    """Whether ``outcomes`` are those of inputs ``start``, ``start + 1``... in that order."""
+    for expected, outcome in enumerate(outcomes, start):
+        if outcome.index != expected:
+            return False
+    return bool(outcomes)
+
+
 class _End:
     __slots__ = ("read",)
 
@@ -403,12 +411,15 @@ class Job:
         try:
             while read is None or next_index < read:
                 message = await queue.get()
+                run: list[Outcome] = []
                 if isinstance(message, _End):
                     read = message.read
+                elif not waiting and _follows(message, next_index):  # the usual case: the next inputs, in order
+                    run = message
+                    next_index += len(message)
                 else:
                     for outcome in message:
                         waiting[outcome.index] = outcome
-                run: list[Outcome] = []
                 while next_index in waiting:
                     run.append(waiting.pop(next_index))
                     next_index += 1

@@ -9,7 +9,7 @@ about so that the engine can send them again.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -64,29 +64,35 @@ def _key(endpoint: Endpoint, fields: tuple[str, ...], row: Mapping[str, Any]) ->
     return tuple(key)
 
 
-def _in_order(endpoint: Endpoint, items: Sequence[Item], results: list[Any]) -> bool:
-    """Whether result ``n`` echoes the key of item ``n`` for every ``n`` (first key alternative).
+def _in_order(
+    endpoint: Endpoint, items: Sequence[Item], results: list[Any], parse: Callable[[Any], Any]
+) -> list[Outcome] | None:
+    """Successes for all items if result ``n`` echoes the key of item ``n`` (first key alternative), else None.
 
     HubSpot usually answers in input order: this check is the fast path
     that spares building lookup tables.
     """
     by = endpoint.result_keys[0]
+    outcomes: list[Outcome] = []
     if len(by) == 1 and by[0] not in endpoint.casefold:
         field = by[0]
         for item, raw in zip(items, results, strict=True):
             if type(raw) is not dict and not isinstance(raw, Mapping):
-                return False
-            got, want = raw.get(field), item.row.get(field)
+                return None
+            row = item.row
+            got, want = raw.get(field), row.get(field)
             if got is None or (got != want and _text(got) != _text(want)):
-                return False
-        return True
+                return None
+            outcomes.append(succeeded_outcome(item.index, row, raw, parse))
+        return outcomes
     for item, raw in zip(items, results, strict=True):
         if not isinstance(raw, Mapping):
-            return False
+            return None
         key = _key(endpoint, by, raw)
         if key is None or key != _key(endpoint, by, item.row):
-            return False
-    return True
+            return None
+        outcomes.append(succeeded_outcome(item.index, item.row, raw, parse))
+    return outcomes
 
 
 def map_response(
@@ -123,11 +129,9 @@ def map_response(
     results: list[Any] = raw_results if isinstance(raw_results, list) else []
     errors: list[Any] = raw_errors if isinstance(raw_errors, list) else []
     if not errors and len(results) == len(items):
-        in_order = _in_order(endpoint, items, results)
-        if in_order:
-            return [
-                succeeded_outcome(item.index, item.row, raw, parse) for item, raw in zip(items, results, strict=True)
-            ], []
+        in_order = _in_order(endpoint, items, results, parse)
+        if in_order is not None:
+            return in_order, []
     for raw in results:
         if not isinstance(raw, Mapping):
             continue
