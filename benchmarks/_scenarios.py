@@ -81,7 +81,7 @@ FULL = Sizes(
     faults=20_000,
     faults_latency=0.1,
     rate_limit=190,
-    cpu_rounds=3,
+    cpu_rounds=5,
 )
 SMOKE = Sizes(
     ceiling=300,

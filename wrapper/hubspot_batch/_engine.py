@@ -105,17 +105,29 @@ def row_preparer(endpoint: Endpoint, job_id: str) -> RowPreparer:
         if type(row) is dict and quick(row):
             data = row.copy()
             complete(data, job_id, index)
-            problems: list[tuple[str, str]] = []
-            if extra_check is not None:
-                extra_check(data, problems)
-            if not problems:
-                try:
-                    return Item(index, data, duplicate_key(data), encode(data))
-                except (TypeError, ValueError, RecursionError):
-                    pass  # a lone surrogate, say: the full way names the field
+            body = _plain_json(data, extra_check, encode)
+            if body is not None:
+                return Item(index, data, duplicate_key(data), body)
         return prepare_row(endpoint, index, row, job_id)
 
     return prepare
+
+
+def _plain_json(
+    data: dict[str, Any],
+    extra_check: Callable[[Mapping[str, Any], list[tuple[str, str]]], None] | None,
+    encode: Callable[[Any], bytes],
+) -> bytes | None:
+    """The JSON of a row the quick check passed, or None when the full way must look (a rule, a lone surrogate)."""
+    if extra_check is not None:
+        problems: list[tuple[str, str]] = []
+        extra_check(data, problems)
+        if problems:
+            return None
+    try:
+        return encode(data)
+    except (TypeError, ValueError, RecursionError):
+        return None
 
 
 def prepare_row(endpoint: Endpoint, index: int, row: Any, job_id: str) -> Item | list[InputIssue]:
@@ -961,16 +973,8 @@ def check_all(endpoint: Endpoint, rows: Iterable[Any], job_id: str) -> list[Inpu
     extra_check = endpoint.extra_check
     issues: list[InputIssue] = []
     for index, row in enumerate(rows):
-        if type(row) is dict and quick(row):
-            problems: list[tuple[str, str]] = []
-            if extra_check is not None:
-                extra_check(row, problems)
-            if not problems:
-                try:
-                    encode(row)
-                    continue
-                except (TypeError, ValueError, RecursionError):
-                    pass
+        if type(row) is dict and quick(row) and _plain_json(row, extra_check, encode) is not None:
+            continue
         prepared = prepare_row(endpoint, index, row, job_id)
         if not isinstance(prepared, Item):
             issues.extend(prepared)

@@ -69,7 +69,7 @@ if orjson is not None:
         except _refused:
             return json.loads(content)
 
-else:  # pragma: no cover - exercised by tests that hide orjson
+else:  # pragma: no cover - orjson is installed on CPython
     encode_plain = encode_strict
 
     def decode(content: bytes) -> Any:

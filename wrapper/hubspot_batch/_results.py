@@ -116,12 +116,17 @@ class Outcome:
         return out
 
 
-def _slot_setters() -> tuple[Callable[[Outcome, Any], None], ...]:
-    return tuple(getattr(Outcome, a.name).__set__ for a in attrs.fields(Outcome))
-
-
+_SETTERS: dict[str, Callable[[Outcome, Any], None]] = {
+    a.name: getattr(Outcome, a.name).__set__ for a in attrs.fields(Outcome)
+}
 _new_object = object.__new__
-_set_index, _set_status, _set_input, _set_raw, _set_error, _set_note, _set_parse = _slot_setters()
+_set_index, _set_status, _set_input, _set_raw = (
+    _SETTERS["index"],
+    _SETTERS["status"],
+    _SETTERS["input"],
+    _SETTERS["raw"],
+)
+_set_error, _set_note, _set_parse = _SETTERS["error"], _SETTERS["note"], _SETTERS["_parse"]
 
 
 def succeeded(index: int, row: Mapping[str, Any], raw: Mapping[str, Any], parse: Callable[[Any], Any]) -> Outcome:
