@@ -118,16 +118,15 @@ class _Source:
         extra = schema.get("additionalProperties")
         lines = [f"def {name}(v):", "    if type(v) is not dict:", "        return False"]
         if isinstance(extra, Mapping):  # a map: undeclared keys must be strings with matching values
-            known = self.constant(frozenset(declared))
+            lines += ["    for _k, _x in v.items():"]
+            if declared:
+                lines += [f"        if _k in {self.constant(frozenset(declared))}:", "            continue"]
             lines += [
-                "    for _k, _x in v.items():",
-                f"        if _k in {known}:",
-                "            continue",
                 f"        if type(_k) is not str or not ({self.test(extra, document, '_x')}):",
                 "            return False",
             ]
         elif declared and extra is not True:  # closed: every key must be a declared field
-            lines += [f"    if not v.keys() <= {self.constant(frozenset(declared))}:", "        return False"]
+            lines += [f"    if not {self.constant(frozenset(declared))}.issuperset(v):", "        return False"]
         else:  # free-form: string keys, plain values
             lines += [
                 "    for _k, _x in v.items():",
