@@ -119,7 +119,9 @@ def merge(documents: list[tuple[str, Json]]) -> Json:
     (``Webhooks202603SubscriptionResponse``), so adding a spec never renames
     a model that users already import. Renaming can make components that
     refer to it differ too, so this repeats until nothing changes. The result
-    depends only on the inputs and their order.
+    depends only on the inputs and their order. A prefixed name that is taken
+    too (by the spec itself or an earlier one, with another definition) stops
+    the merge with an error naming both, rather than overwriting either.
     """
     renames: dict[int, dict[tuple[str, str], str]] = {i: {} for i in range(len(documents))}
     while True:
@@ -127,6 +129,11 @@ def merge(documents: list[tuple[str, Json]]) -> Json:
         for i, (spec_name, doc) in enumerate(documents):
             doc = _rewrite_refs(copy.deepcopy(doc), renames[i])
             for (kind, old), new in renames[i].items():
+                if new in doc["components"][kind]:
+                    raise SystemExit(
+                        f"{spec_name}: {kind} {old!r} clashes with an earlier spec and cannot become {new!r}, "
+                        f"which this spec already defines: rename one of them in specs/overrides.yaml"
+                    )
                 doc["components"][kind][new] = doc["components"][kind].pop(old)
             renamed.append((spec_name, doc))
         owner: dict[tuple[str, str], str] = {}
@@ -137,7 +144,13 @@ def merge(documents: list[tuple[str, Json]]) -> Json:
                     text = json.dumps(_without_descriptions(value), sort_keys=True)
                     if owner.setdefault((kind, name), text) != text:
                         original = next((o for (k, o), n in renames[i].items() if k == kind and n == name), name)
-                        renames[i][(kind, original)] = _prefix(spec_name) + original
+                        prefixed = _prefix(spec_name) + original
+                        if renames[i].get((kind, original)) == prefixed:  # renamed already, and that clashes too
+                            raise SystemExit(
+                                f"{spec_name}: {kind} {original!r} clashes with an earlier spec, and so does "
+                                f"{prefixed!r}: rename one of them in specs/overrides.yaml"
+                            )
+                        renames[i][(kind, original)] = prefixed
                         found = True
         if not found:
             break

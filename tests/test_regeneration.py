@@ -292,6 +292,20 @@ def test_merge_appending_a_document_renames_nothing_before_it() -> None:
     assert regenerate.merge([ALPHA, BETA, GAMMA]) == three
 
 
+def test_merge_stops_when_the_prefixed_name_is_taken_by_the_same_spec() -> None:
+    beta = copy.deepcopy(BETA)
+    beta[1]["components"]["schemas"]["Beta202603Thing"] = {"type": "boolean"}  # its own, different
+    with pytest.raises(SystemExit, match="'Thing' clashes with an earlier spec and cannot become 'Beta202603Thing'"):
+        regenerate.merge([ALPHA, beta])
+
+
+def test_merge_stops_when_the_prefixed_name_clashes_with_an_earlier_spec() -> None:
+    alpha = copy.deepcopy(ALPHA)
+    alpha[1]["components"]["schemas"]["Beta202603Thing"] = {"type": "boolean"}  # taken before beta comes
+    with pytest.raises(SystemExit, match="and so does 'Beta202603Thing'"):
+        regenerate.merge([alpha, BETA])
+
+
 def _committed_specs() -> list[tuple[str, Any]]:
     sources = regenerate.vendor_spec.load_sources()
     return [(e["name"], json.loads((ROOT / e["output"]).read_text(encoding="utf-8"))) for e in sources]
