@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import logging
 import socket
 import ssl
 import time
@@ -699,3 +700,15 @@ async def test_the_engine_writes_whole_requests_and_reads_plain_or_compressed_an
     assert (request.header(b"user-agent") or b"").startswith(b"hubspot-batch/")
     assert b"gzip" in (request.header(b"accept-encoding") or b"")
     assert json.loads(request.body)["inputs"][1]["properties"] == {"hs_communication_body": "é"}
+
+
+async def test_the_request_log_line_of_the_byte_path_hides_the_developer_key(caplog: pytest.LogCaptureFixture) -> None:
+    key = "devkey-SECRET-123456"
+    caplog.set_level(logging.DEBUG)
+    with SandboxServer(config=SandboxConfig(rate_limit=None, developer_api_keys={key})) as server:
+        async with AsyncHubSpotBatch(developer_api_key=key, base_url=server.url, rate_limit=False) as hs:
+            result = await hs.webhooks.update_subscriptions(424242, [{"id": 1, "active": True}])
+    assert result.ok
+    lines = [r.getMessage() for r in caplog.records if r.name == "httpx"]
+    assert any("hapikey=***" in line and '"HTTP/1.1 200 OK"' in line for line in lines), lines
+    assert key not in caplog.text
