@@ -21,7 +21,7 @@ import random
 import time
 import uuid
 from collections import deque
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Hashable, Iterable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Hashable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal, NamedTuple
 
@@ -41,14 +41,13 @@ from ._errors import (
     InputValidationError,
     MissingScopesError,
 )
-from ._http11 import request_head
 from ._json import encode_strict
 from ._limiter import LimiterBackend, RateLimitHeaders, Reservation
 from ._mapping import ALREADY_CREATED_NOTE, map_response
 from ._results import BatchResult, Outcome, OutcomeError, OutcomeStatus, Progress, Stats
 from ._retry import Decision, RetryPolicy, Verdict, backoff_delay, classify
 from ._scopes import missing_scopes
-from ._transport import Http11Transport, proxies_in_environment, reply_response
+from ._transport import Http11Transport, Trace, proxies_in_environment, reply_response
 
 __all__ = ["Job", "OnInvalid", "RowPreparer", "Runtime", "check_all", "prepare_row", "prepared_source", "row_preparer"]
 
@@ -256,7 +255,7 @@ class Runtime:
         content: bytes,
         headers: dict[str, str],
         params: dict[str, str],
-        trace: Callable[[str, dict[str, Any]], Awaitable[None]],
+        trace: Trace,
     ) -> Answer:
         """POST and return the answer, body read.
 
@@ -279,7 +278,11 @@ class Runtime:
         target = url.copy_merge_params(params) if params else url
         fields = self._defaults + [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
         if isinstance(transport, Http11Transport) and not transport.patched():
-            answer = await self._send_bytes(transport, target, fields, content, trace)
+            reply = await transport.post(target, fields, content, timeouts=self._timeouts, trace=trace)
+            if reply.encoded:
+                answer = await _read(reply_response(reply))  # httpx decodes gzip, deflate, br...
+            else:
+                answer = Answer(reply.status, reply.header_map(), reply.body, reply.reason.decode("latin-1"))
         else:
             request = httpx.Request(
                 "POST", target, headers=fields, content=content, extensions={"trace": trace, "timeout": self._timeouts}
@@ -288,27 +291,6 @@ class Runtime:
         if _httpx_logger.isEnabledFor(logging.INFO):  # the line httpx's client logs (redacted like it)
             _httpx_logger.info('HTTP Request: POST %s "HTTP/1.1 %d %s"', target, answer.status, answer.reason)
         return answer
-
-    async def _send_bytes(
-        self,
-        transport: Http11Transport,
-        url: httpx.URL,
-        fields: list[tuple[bytes, bytes]],
-        content: bytes,
-        trace: Callable[[str, dict[str, Any]], Awaitable[None]],
-    ) -> Answer:
-        fields = [(b"Host", url.netloc), *fields, (b"Content-Length", b"%d" % len(content))]
-        try:
-            head = request_head(b"POST", url.raw_path, fields)
-        except ValueError as exc:
-            raise httpx.LocalProtocolError(str(exc)) from exc
-        reply = await transport.send(
-            url.scheme, url.host, url.port, head + content, timeouts=self._timeouts, trace=trace
-        )
-        for name, value in reply.headers:
-            if name.lower() == b"content-encoding" and value.strip().lower() not in (b"", b"identity"):
-                return await _read(reply_response(reply))  # httpx decodes gzip, deflate, br...
-        return Answer(reply.status, reply.header_map(), reply.body, reply.reason.decode("latin-1"))
 
     @property
     def semaphore(self) -> asyncio.Semaphore:

@@ -41,6 +41,11 @@ class Reply:
         self.body = body
         self.keep_alive = keep_alive
 
+    @property
+    def encoded(self) -> bool:
+        """Whether the body has a content encoding (gzip...) still to undo."""
+        return any(token not in (b"", b"identity") for token in _tokens(self.headers, b"content-encoding"))
+
     def header_map(self) -> ReplyHeaders:
         """The headers as a read-only mapping with names in any case (last value of a repeated name)."""
         return ReplyHeaders({name.decode("latin-1").lower(): value.decode("latin-1") for name, value in self.headers})

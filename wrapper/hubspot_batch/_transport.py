@@ -72,6 +72,14 @@ def reply_response(reply: Reply) -> httpx.Response:
     )
 
 
+def _request_bytes(method: bytes, target: bytes, headers: list[tuple[bytes, bytes]], body: bytes) -> bytes:
+    """One request on the wire; a header that would break the framing is httpx's ``LocalProtocolError``."""
+    try:
+        return request_head(method, target, headers) + body
+    except ValueError as exc:
+        raise httpx.LocalProtocolError(str(exc)) from exc
+
+
 def _patched(handler: Any) -> bool:
     """Whether ``httpx.AsyncHTTPTransport.handle_async_request`` is not httpx's own (a test tool wraps it)."""
     code = getattr(handler, "__code__", None)
@@ -287,6 +295,24 @@ class Http11Transport(httpx.AsyncHTTPTransport):
         )
         return reply_response(reply)
 
+    async def post(
+        self,
+        url: httpx.URL,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+        *,
+        timeouts: Mapping[str, float | None],
+        trace: Trace | None = None,
+    ) -> Reply:
+        """POST ``body`` to ``url`` with ``headers`` (``Host`` and ``Content-Length`` are added); the complete reply.
+
+        What the engine calls instead of :meth:`handle_async_request`: no
+        ``httpx.Request`` or ``Response`` is made.
+        """
+        fields = [(b"Host", url.netloc), *headers, (b"Content-Length", b"%d" % len(body))]
+        data = _request_bytes(b"POST", url.raw_path, fields, body)
+        return await self.send(url.scheme, url.host, url.port, data, timeouts=timeouts, trace=trace)
+
     async def send(
         self,
         scheme: str,
@@ -300,10 +326,9 @@ class Http11Transport(httpx.AsyncHTTPTransport):
     ) -> Reply:
         """Send the bytes of one whole request (head and body) and return the complete reply.
 
-        The engine calls this directly with requests it serialized itself;
-        :meth:`handle_async_request` is the same for an ``httpx.Request``.
-        ``trace`` gets httpx's trace events for the request's start and its
-        answer's head.
+        :meth:`handle_async_request` and :meth:`post` serialize their
+        requests and come here. ``trace`` gets httpx's trace events for the
+        request's start and its answer's head.
         """
         if self._closed:
             raise RuntimeError("the transport is closed")
@@ -405,8 +430,4 @@ class Http11Transport(httpx.AsyncHTTPTransport):
         headers = request.headers.raw
         if any(name.lower() == b"transfer-encoding" for name, _ in headers):  # a streamed body: one chunk
             body = (b"%x\r\n%s\r\n" % (len(body), body) if body else b"") + b"0\r\n\r\n"
-        try:
-            head = request_head(request.method.encode("ascii"), request.url.raw_path, headers)
-        except ValueError as exc:
-            raise httpx.LocalProtocolError(str(exc)) from exc
-        return head + body
+        return _request_bytes(request.method.encode("ascii"), request.url.raw_path, headers, body)
