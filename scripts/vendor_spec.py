@@ -36,6 +36,8 @@ SOURCES = ROOT / "specs" / "sources.yaml"
 OVERRIDES = ROOT / "specs" / "overrides.yaml"
 
 Json = Any
+MARK = "x-hubspot-batch"
+"""The extension on a vendored operation that names the library's endpoint and API version."""
 ACTIONS = (
     "set",
     "remove",
@@ -361,10 +363,22 @@ def vendor(
     tag: str,
     overrides: list[Json],
     source: str,
+    endpoint: str | None = None,
+    api_version: str | None = None,
 ) -> tuple[Json, list[str]]:
-    """Upstream description in, vendored spec out (plus the override ids applied)."""
+    """Upstream description in, vendored spec out (plus the override ids applied).
+
+    ``endpoint`` and ``api_version`` (from ``specs/sources.yaml``) are stamped
+    on the operation as ``x-hubspot-batch``: the wrapper finds its endpoints,
+    paths, scopes and models by that mark, so a newly vendored version needs
+    no code change to be usable.
+    """
     raw = json.dumps(upstream, sort_keys=True).encode()
     doc = trim(upstream, method, path, operation_id, tag)
+    if endpoint is not None:
+        if not api_version:
+            raise VendorError(f"{name}: an entry naming an endpoint must also give its api_version")
+        doc["paths"][path][method][MARK] = {"endpoint": endpoint, "api-version": str(api_version)}
     doc, applied = apply_overrides(doc, name, overrides)
     doc.setdefault("info", {})["x-vendored"] = {
         "source": source,
@@ -443,6 +457,8 @@ def _vendor_entry(entry: Json, overrides: list[Json], *, upstream_source: str | 
         tag=entry["tag"],
         overrides=overrides,
         source=entry["upstream"] if upstream_source is None else upstream_source,
+        endpoint=entry.get("endpoint"),
+        api_version=entry.get("api_version"),
     )
     out = ROOT / entry["output"]
     text = dump(doc)
@@ -471,6 +487,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--operation-id")
     parser.add_argument("--tag")
     parser.add_argument("--output")
+    parser.add_argument("--endpoint", help="the library's endpoint name (communications, timeline_events, ...)")
+    parser.add_argument("--api-version", help="the API version this operation is (2026-09, v3, ...)")
     parser.add_argument("--overrides", default=str(OVERRIDES))
     args = parser.parse_args(argv)
 
@@ -491,7 +509,7 @@ def main(argv: list[str] | None = None) -> int:
                     flags = ", ".join("--" + m.replace("_", "-") for m in missing)
                     parser.error(f"{args.name} is not in sources.yaml; give {flags}")
                 entry = {"name": args.name}
-            for field in ("upstream", "method", "path", "operation_id", "tag", "output"):
+            for field in ("upstream", "method", "path", "operation_id", "tag", "output", "endpoint", "api_version"):
                 if getattr(args, field):
                     entry[field] = getattr(args, field)
             entries = [entry]

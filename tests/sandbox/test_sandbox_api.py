@@ -54,12 +54,19 @@ def test_every_module_has_a_docstring_and_all() -> None:
         assert "__all__" in names, path.name
 
 
+SPEC_READER = "_operations"
+"""The one client module the sandbox may use: it reads HubSpot's described facts (paths, scopes) from the
+vendored specs, so the sandbox serves every version the specs describe. None of the client's behaviour."""
+
+
 def test_imports_nothing_else_from_hubspot_batch() -> None:
     for path in PACKAGE.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and node.level == 0:
                 assert not (node.module or "").startswith("hubspot_batch"), path.name
             if isinstance(node, ast.ImportFrom) and node.level > 1:
+                if node.level == 2 and node.module == SPEC_READER:
+                    continue
                 raise AssertionError(f"{path.name} reaches outside the sandbox")
             if isinstance(node, ast.Import):
                 assert not any(a.name.startswith("hubspot_batch") for a in node.names)

@@ -15,7 +15,7 @@ offline HubSpot to test against.
 
 from ._auth import AuthRefreshError, OAuthRefresher, Secret, TokenProvider
 from ._client import DEFAULT_BASE_URL, AsyncHubSpotBatch, HubSpotBatch
-from ._endpoints import ApiVersion, EndpointName, input_schema
+from ._endpoints import ApiVersion, ApiVersionInfo, EndpointName, input_schema, resolve_api_version, versions
 from ._errors import (
     AuthenticationError,
     BatchFailedError,
@@ -42,6 +42,7 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "TIERS",
     "ApiVersion",
+    "ApiVersionInfo",
     "AsyncHubSpotBatch",
     "AuthRefreshError",
     "AuthenticationError",
@@ -81,4 +82,6 @@ __all__ = [
     "TransportError",
     "__version__",
     "input_schema",
+    "resolve_api_version",
+    "versions",
 ]

@@ -9,13 +9,15 @@ private event loop of its own.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Coroutine, Iterable, Iterator
 from typing import Any, TypeVar
 
 import httpx
 
+from . import _versions
 from ._auth import Credentials, TokenSource
-from ._endpoints import ApiVersion, Endpoint, EndpointName, endpoint
+from ._endpoints import ApiVersion, Endpoint, EndpointName, endpoint, known_version, versions
 from ._engine import Job, OnInvalid, Runtime, check_all, prepared_source
 from ._errors import ConfigurationError, InputIssue, InputValidationError
 from ._limiter import TIERS, LimiterBackend, LocalLimiter, RateTier, RollingWindow
@@ -35,6 +37,8 @@ from ._retry import RetryPolicy
 __all__ = ["DEFAULT_BASE_URL", "AsyncHubSpotBatch", "HubSpotBatch"]
 
 DEFAULT_BASE_URL = "https://api.hubapi.com"
+version_logger = logging.getLogger("hubspot_batch.versions")
+"""Where lifecycle warnings go (the CLI prints them as notices)."""
 T = TypeVar("T")
 Rows = Iterable[Any] | AsyncIterable[Any]
 
@@ -90,9 +94,10 @@ class _Core:
             credentials = Credentials(access_token, developer_api_key)
         except (TypeError, ValueError) as exc:
             raise ConfigurationError(f"credentials: {exc}") from None
-        if api_version not in ("v3", "2026-03"):
+        if not isinstance(api_version, str) or not known_version(api_version):
+            known = ", ".join(v.version for v in versions())
             raise ConfigurationError(
-                f"api_version must be 'v3' (the numbered versions) or '2026-03', got {api_version!r}"
+                f"api_version must be 'v3' (the numbered versions), 'latest' or one of {known}; got {api_version!r}"
             )
         self.api_version: ApiVersion = api_version
         self.batch_size = batch_size
@@ -123,6 +128,9 @@ class _Core:
     ) -> Job:
         """A job for one call, with the endpoint resolved and the arguments checked."""
         ep: Endpoint = endpoint(name, api_version or self.api_version)
+        warning = _versions.notice(ep.version)
+        if warning is not None:
+            version_logger.warning("%s: %s", name, warning)
         size = batch_size or self.batch_size or ep.default_batch_size
         if not 1 <= size <= 100:
             raise ConfigurationError("batch_size must be between 1 and 100 (HubSpot's batch limit)")
@@ -201,8 +209,12 @@ _CLIENT_DOC = """
       or ``"skip"`` (invalid rows are reported as failed, the rest is sent).
     - ``progress``: a callable given a :class:`Progress` after every batch.
     - ``api_version``: ``"v3"`` (default: the numbered versions, v3 and v4 for
-      status writes) or ``"2026-03"`` for every endpoint; each call can
-      override it with its own ``api_version=``.
+      status writes), a date-based version (``"2026-03"``, ``"2026-09"``) or
+      ``"latest"`` (the newest generally available version of each endpoint);
+      each call can override it with its own ``api_version=``. Every result
+      says the version it used (:attr:`BatchResult.api_version`); a job on a
+      version whose support ends within 90 days logs a warning
+      (:func:`hubspot_batch.versions` lists each version's dates).
     - ``rate_limit_backend``: where the rate budget lives when several
       processes share it: a Redis URL or a :class:`RedisLimiter` (or any
       :class:`LimiterBackend`); ``rate_limit`` then gives its starting tier or cap.

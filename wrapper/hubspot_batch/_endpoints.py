@@ -1,42 +1,51 @@
-"""One table of the four batch endpoints: everything that differs between them.
+"""The endpoint table: every (endpoint, API version) the vendored specs describe, with the semantics we add.
 
-For each endpoint and API version: the path, the generated input and result
-models, the default batch size, what makes two inputs duplicates, how a
-result and an error name the input they belong to, the scope it needs, and
-whether it creates (so that ids are assigned before the first attempt).
-The engine reads this table and nothing else about endpoints.
+What HubSpot describes comes from the specs (:mod:`._operations`, read from
+the generated package's ``openapi.json``): the method, the path and its
+parameters, the request item schema and its model, the result model, the
+scopes and whether a developer API key is accepted. What HubSpot does not
+describe is written here, once per endpoint (:data:`_SEMANTICS`): what makes
+two inputs duplicates, how results and errors name their inputs, whether the
+endpoint creates (ids assigned before the first attempt), and rules the
+schema cannot express. A version that is vendored and regenerated is in the
+table with no edit to this file. The engine reads this table and nothing
+else about endpoints.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import re
 import uuid
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any, Literal
 
 import attrs
-from hubspot_batch_api.models import (
-    AppEventOccurrence,
-    CrmCommunications202603SimplePublicObject,
-    PublicStatus,
-    PublicStatusRequest,
-    SimplePublicObject,
-    SimplePublicObjectBatchInput,
-    SubscriptionBatchUpdateRequest,
-    SubscriptionResponse,
-    TimelineEvent,
-    TimelineEventResponse,
-    Webhooks202603SubscriptionResponse,
-)
 
+from . import _versions
+from ._operations import Operation, model, operations
 from ._quickcheck import QuickCheck, compile_quick
 from ._validate import EMAIL, Checker, compile_schema, inline_refs, openapi_document, request_item_schema
 
-__all__ = ["ENDPOINTS", "ApiVersion", "Endpoint", "EndpointName", "endpoint", "input_schema"]
+__all__ = [
+    "ENDPOINTS",
+    "LATEST",
+    "ApiVersion",
+    "ApiVersionInfo",
+    "Endpoint",
+    "EndpointName",
+    "endpoint",
+    "input_schema",
+    "resolve_api_version",
+    "versions",
+]
 
-ApiVersion = Literal["v3", "v4", "2026-03"]
-"""``"v3"``: the numbered versions (v3, and v4 for status writes); ``"2026-03"``: date-based."""
+ApiVersion = str
+"""An API version: ``"v3"`` (the numbered versions: v3, and v4 for status writes), ``"v4"``, a
+date-based version such as ``"2026-03"`` or ``"2026-09"``, or ``"latest"`` (the newest generally
+available version of each endpoint)."""
 EndpointName = Literal["webhook_subscriptions", "communications", "subscription_statuses", "timeline_events"]
+LATEST = "latest"
 
 Row = Mapping[str, Any]
 DEFAULT_BATCH_SIZE = 100
@@ -64,6 +73,10 @@ class Endpoint:
     result item echoes (the first alternative whose fields the result has is
     used). ``error_keys``: context keys of an error entry and the input field
     each names. ``extra_check`` adds endpoint rules the schema cannot express.
+    From the spec: ``method``, ``path_template`` and its ``path_params``, the
+    generated ``input_model`` and ``result_model``, ``scopes`` (every scope
+    the spec accepts), ``required_scope`` (the one to ask for), ``scope``
+    (how messages name it), ``developer_key`` and ``success_statuses``.
     """
 
     name: EndpointName
@@ -82,6 +95,11 @@ class Endpoint:
     free_form: bool = False
     extra_check: Callable[[Row, list[tuple[str, str]]], None] | None = None
     default_batch_size: int = DEFAULT_BATCH_SIZE
+    method: str = "post"
+    path_params: tuple[str, ...] = ()
+    scopes: tuple[str, ...] = ()
+    required_scope: str = ""
+    success_statuses: tuple[int, ...] = (200,)
 
     def path(self, **params: Any) -> str:
         """The request path with its parameters filled in."""
@@ -138,6 +156,9 @@ def _quick_check(path: str, filled: tuple[str, ...]) -> QuickCheck:
     return quick
 
 
+# --------------------------------------------------------------------------- semantics (not in the specs)
+
+
 def _check_email(row: Row, problems: list[tuple[str, str]]) -> None:
     value = row.get("subscriberIdString")
     if isinstance(value, str) and not EMAIL.match(value):
@@ -149,63 +170,63 @@ def _check_timeline_target(row: Row, problems: list[tuple[str, str]]) -> None:
         problems.append(("objectId", "one of objectId, email or utk is required to say which record the event is on"))
 
 
-def _check_occurrence(row: Row, problems: list[tuple[str, str]]) -> None:
-    _check_timeline_target(row, problems)
-    v3_fields = [f for f in ("eventTemplateId", "tokens") if f in row]
-    if v3_fields:
-        problems.append(
-            (
-                v3_fields[0],
-                "is a v3 field: API version 2026-03 takes event occurrences with eventTypeName and properties "
-                "instead of eventTemplateId and tokens (send v3-shaped events with api_version='v3')",
+def _occurrence_check(version: str) -> Callable[[Row, list[tuple[str, str]]], None]:
+    def check(row: Row, problems: list[tuple[str, str]]) -> None:
+        _check_timeline_target(row, problems)
+        v3_fields = [f for f in ("eventTemplateId", "tokens") if f in row]
+        if v3_fields:
+            problems.append(
+                (
+                    v3_fields[0],
+                    f"is a v3 field: API version {version} takes event occurrences with eventTypeName and "
+                    "properties instead of eventTemplateId and tokens (send v3-shaped events with api_version='v3')",
+                )
             )
-        )
+
+    return check
 
 
-def _webhooks(version: str, result_model: type) -> Endpoint:
-    return Endpoint(
-        name="webhook_subscriptions",
-        version=version,
-        path_template=f"/webhooks/{version}/{{appId}}/subscriptions/batch/update",
-        input_model=SubscriptionBatchUpdateRequest,
-        result_model=result_model,
-        scope="developers-write (or a developer API key)",
+@attrs.frozen
+class _Semantics:
+    """What HubSpot does not describe about one endpoint (see :class:`Endpoint` for each field)."""
+
+    duplicate_key: Callable[[Row], Hashable]
+    result_keys: tuple[tuple[str, ...], ...]
+    error_keys: Mapping[str, str]
+    preferred_scopes: tuple[str, ...]
+    creates: bool = False
+    trace_ids: bool = False
+    casefold: frozenset[str] = frozenset()
+    free_form: bool = False
+    extra_check: Callable[[Row, list[tuple[str, str]]], None] | None = None
+
+
+def _webhooks(operation: Operation, fields: Mapping[str, Any]) -> _Semantics:
+    return _Semantics(
         duplicate_key=lambda row: _text(row.get("id")),
         result_keys=(("id",),),
         error_keys={"subscriptionIds": "id", "ids": "id"},
-        developer_key=True,
+        preferred_scopes=("developers-write",),
     )
 
 
-def _communications(version: str, path: str, result_model: type) -> Endpoint:
-    return Endpoint(
-        name="communications",
-        version=version,
-        path_template=path,
-        input_model=SimplePublicObjectBatchInput,
-        result_model=result_model,
-        scope="crm.objects.contacts.write",
+def _communications(operation: Operation, fields: Mapping[str, Any]) -> _Semantics:
+    return _Semantics(
         duplicate_key=_object_key,
         result_keys=(("objectWriteTraceId",), ("id",)),
         error_keys={"objectWriteTraceId": "objectWriteTraceId", "ids": "id"},
-        trace_ids=True,
+        preferred_scopes=("crm.objects.contacts.write",),
+        trace_ids="objectWriteTraceId" in fields,
     )
 
 
-def _statuses(version: str, path: str) -> Endpoint:
-    return Endpoint(
-        name="subscription_statuses",
-        version=version,
-        path_template=path,
-        input_model=PublicStatusRequest,
-        result_model=PublicStatus,
-        scope="communication_preferences.statuses.batch.write",
+def _statuses(operation: Operation, fields: Mapping[str, Any]) -> _Semantics:
+    return _Semantics(
         duplicate_key=lambda row: (
             _email(row.get("subscriberIdString")),
             _text(row.get("subscriptionId")),
             _text(row.get("channel")),
         ),
-        casefold=frozenset({"subscriberIdString"}),
         result_keys=(("subscriberIdString", "subscriptionId"),),
         error_keys={
             "subscriberIdString": "subscriberIdString",
@@ -214,53 +235,94 @@ def _statuses(version: str, path: str) -> Endpoint:
             "subscriptionId": "subscriptionId",
             "subscriptionIds": "subscriptionId",
         },
+        preferred_scopes=("communication_preferences.statuses.batch.write",),
+        casefold=frozenset({"subscriberIdString"}),
         extra_check=_check_email,
     )
 
 
 _TIMELINE_ERROR_KEYS = {"id": "id", "ids": "id", "eventIds": "id", "eventId": "id"}
 
-ENDPOINTS: Mapping[tuple[EndpointName, str], Endpoint] = {
-    ("webhook_subscriptions", "v3"): _webhooks("v3", SubscriptionResponse),
-    ("webhook_subscriptions", "2026-03"): _webhooks("2026-03", Webhooks202603SubscriptionResponse),
-    ("communications", "v3"): _communications("v3", "/crm/v3/objects/communications/batch/update", SimplePublicObject),
-    ("communications", "2026-03"): _communications(
-        "2026-03", "/crm/objects/2026-03/communications/batch/update", CrmCommunications202603SimplePublicObject
-    ),
-    ("subscription_statuses", "v4"): _statuses("v4", "/communication-preferences/v4/statuses/batch/write"),
-    ("subscription_statuses", "2026-03"): _statuses(
-        "2026-03", "/communication-preferences/2026-03/statuses/batch/write"
-    ),
-    ("timeline_events", "v3"): Endpoint(
-        name="timeline_events",
-        version="v3",
-        path_template="/integrators/timeline/v3/events/batch/create",
-        input_model=TimelineEvent,
-        result_model=TimelineEventResponse,
-        scope="timeline",
-        duplicate_key=lambda row: (_text(row.get("eventTemplateId")), _text(row.get("id"))),
+
+def _timeline(operation: Operation, fields: Mapping[str, Any]) -> _Semantics:
+    """Events (v3: ``eventTemplateId`` + ``tokens``) or occurrences (date-based: ``eventTypeName`` + ``properties``)."""
+    occurrences = "eventTypeName" in fields
+    kind = "eventTypeName" if occurrences else "eventTemplateId"
+    return _Semantics(
+        duplicate_key=lambda row: (_text(row.get(kind)), _text(row.get("id"))),
         result_keys=(("id",),),
         error_keys=_TIMELINE_ERROR_KEYS,
+        preferred_scopes=("timeline", "timeline-write"),
         creates=True,
-        extra_check=_check_timeline_target,
         free_form=True,
-    ),
-    ("timeline_events", "2026-03"): Endpoint(
-        name="timeline_events",
-        version="2026-03",
-        path_template="/integrators/timeline/2026-03/events/batch",
-        input_model=AppEventOccurrence,
-        result_model=AppEventOccurrence,
-        scope="timeline",
-        duplicate_key=lambda row: (_text(row.get("eventTypeName")), _text(row.get("id"))),
-        result_keys=(("id",),),
-        error_keys=_TIMELINE_ERROR_KEYS,
-        creates=True,
-        extra_check=_check_occurrence,
-        free_form=True,
-    ),
+        extra_check=_occurrence_check(operation.version) if occurrences else _check_timeline_target,
+    )
+
+
+_SEMANTICS: Mapping[str, Callable[[Operation, Mapping[str, Any]], _Semantics]] = {
+    "webhook_subscriptions": _webhooks,
+    "communications": _communications,
+    "subscription_statuses": _statuses,
+    "timeline_events": _timeline,
 }
-"""Every supported (endpoint, API version)."""
+"""Per endpoint: its semantics, given the operation and the request item's fields."""
+
+
+def _scope_named(preferred: Sequence[str], scopes: Sequence[str], developer_key: bool) -> tuple[str, str]:
+    """The scope a token needs (a preferred one the spec lists, else the spec's first), and how messages name it."""
+    named = next((p for p in preferred if p in scopes), scopes[0] if scopes else preferred[0])
+    others = [s for s in scopes if s != named]
+    shown = f"{named} (or one of {len(others)} other scopes)" if len(others) > 2 else " or ".join([named, *others])
+    return named, shown + (" (or a developer API key)" if developer_key else "")
+
+
+def _build(operation: Operation, document: Mapping[str, Any]) -> Endpoint:
+    if operation.endpoint not in _SEMANTICS:
+        raise LookupError(
+            f"{operation.method.upper()} {operation.path_template} is marked as endpoint {operation.endpoint!r}, "
+            f"which is not one of {', '.join(_SEMANTICS)} (see specs/sources.yaml)"
+        )
+    fields = document["components"]["schemas"][operation.item_schema].get("properties", {})
+    semantics = _SEMANTICS[operation.endpoint](operation, fields)
+    required, shown = _scope_named(semantics.preferred_scopes, operation.scopes, operation.developer_key)
+    return Endpoint(
+        name=operation.endpoint,  # type: ignore[arg-type]
+        version=operation.version,
+        path_template=operation.path_template,
+        input_model=model(operation.item_schema),
+        result_model=model(operation.result_schema) if operation.result_schema else dict,
+        scope=shown,
+        duplicate_key=semantics.duplicate_key,
+        result_keys=semantics.result_keys,
+        error_keys=semantics.error_keys,
+        creates=semantics.creates,
+        trace_ids=semantics.trace_ids,
+        developer_key=operation.developer_key,
+        casefold=semantics.casefold,
+        free_form=semantics.free_form,
+        extra_check=semantics.extra_check,
+        method=operation.method,
+        path_params=operation.path_params,
+        scopes=operation.scopes,
+        required_scope=required,
+        success_statuses=operation.success_statuses,
+    )
+
+
+def _table() -> dict[tuple[EndpointName, str], Endpoint]:
+    document = openapi_document()
+    table: dict[tuple[EndpointName, str], Endpoint] = {}
+    for operation in operations(document):
+        built = _build(operation, document)
+        key = (built.name, built.version)
+        if key in table:
+            raise LookupError(f"two vendored operations are {built.name} at {built.version}: see specs/sources.yaml")
+        table[key] = built
+    return table
+
+
+ENDPOINTS: Mapping[tuple[EndpointName, str], Endpoint] = _table()
+"""Every (endpoint, API version) the vendored specs describe."""
 
 DEFAULT_VERSIONS: Mapping[EndpointName, str] = {
     "webhook_subscriptions": "v3",
@@ -268,30 +330,48 @@ DEFAULT_VERSIONS: Mapping[EndpointName, str] = {
     "subscription_statuses": "v4",
     "timeline_events": "v3",
 }
+"""The numbered version of each endpoint: what ``"v3"`` (and no version) means."""
 
 
-def endpoint(name: EndpointName, version: str | None = None) -> Endpoint:
-    """The table entry for ``name`` at ``version``.
+def versions_of(name: EndpointName) -> Sequence[str]:
+    """The API versions the specs describe for an endpoint, sorted."""
+    return sorted(v for (n, v) in ENDPOINTS if n == name)
 
-    ``None`` and ``"v3"`` mean the numbered version of the endpoint (v3, or v4
-    for status writes, so that one client-wide ``api_version="v3"`` works for
-    every endpoint); ``"v4"`` is accepted for status writes; ``"2026-03"``
-    the date-based version.
+
+def resolve_api_version(name: EndpointName, version: str | None) -> str:
+    """The concrete API version ``version`` means for endpoint ``name``.
+
+    ``None`` and ``"v3"`` mean the numbered version (v3, or v4 for status
+    writes, so that one client-wide ``api_version="v3"`` works for every
+    endpoint); ``"v4"`` is accepted for status writes; ``"latest"`` is the
+    newest generally available date-based version of the endpoint; any other
+    version must be one the endpoint has. Raises :class:`ConfigurationError`
+    naming the versions it has.
     """
     from ._errors import ConfigurationError
 
     numbered = DEFAULT_VERSIONS[name]
-    if version is None or version == "v3":
-        chosen = numbered
-    elif version == "v4" and numbered == "v4":
-        chosen = "v4"
+    available = versions_of(name)
+    if version is None or version == "v3" or (version == "v4" and numbered == "v4"):
+        chosen: str | None = numbered
+    elif version == LATEST:
+        chosen = _versions.latest(available)
     else:
         chosen = version
-    try:
-        return ENDPOINTS[(name, chosen)]
-    except KeyError:
-        known = ", ".join(sorted({"v3", numbered} | set(versions(name))))
-        raise ConfigurationError(f"{name} has no API version {version!r}; available: {known}") from None
+    if chosen is None or (name, chosen) not in ENDPOINTS:
+        known = ", ".join(sorted({"v3", numbered, LATEST} | set(available)))
+        raise ConfigurationError(f"{name} has no API version {version!r}; available: {known}")
+    return chosen
+
+
+def endpoint(name: EndpointName, version: str | None = None) -> Endpoint:
+    """The table entry for ``name`` at ``version`` (as :func:`resolve_api_version` reads it)."""
+    return ENDPOINTS[(name, resolve_api_version(name, version))]
+
+
+def known_version(version: str) -> bool:
+    """Whether ``version`` means something for at least one endpoint (client-wide ``api_version=``)."""
+    return version in ("v3", LATEST) or any(v == version for (_, v) in ENDPOINTS)
 
 
 def input_schema(name: EndpointName, api_version: str | None = None) -> dict[str, Any]:
@@ -299,8 +379,8 @@ def input_schema(name: EndpointName, api_version: str | None = None) -> dict[str
 
     ``name`` is ``"webhook_subscriptions"``, ``"communications"``,
     ``"subscription_statuses"`` or ``"timeline_events"``; ``api_version`` as
-    for the calls (``None``/``"v3"``: the numbered version). It is the schema
-    rows are validated against, from the vendored specs.
+    for the calls (``None``/``"v3"``: the numbered version; ``"latest"``). It
+    is the schema rows are validated against, from the vendored specs.
     """
     document = openapi_document()
     schema: dict[str, Any] = inline_refs(
@@ -309,6 +389,46 @@ def input_schema(name: EndpointName, api_version: str | None = None) -> dict[str
     return schema
 
 
-def versions(name: EndpointName) -> Sequence[str]:
-    """The API versions available for an endpoint."""
-    return sorted(v for (n, v) in ENDPOINTS if n == name)
+@attrs.frozen
+class ApiVersionInfo:
+    """One API version as :func:`versions` reports it.
+
+    ``endpoints``: the endpoints the library can call at this version.
+    ``released``: when HubSpot made it generally available (None: numbered
+    versions, which predate the date-based scheme). ``support_ends``: the
+    first day HubSpot no longer supports it. ``replacement``: the version to
+    move to. ``status``: ``current``, ``supported``, ``unsupported``,
+    ``unreleased`` or ``unknown`` today. ``source``: where the dates come from.
+    """
+
+    version: str
+    endpoints: tuple[EndpointName, ...]
+    released: _dt.date | None
+    support_ends: _dt.date | None
+    replacement: str | None
+    status: str
+    source: str
+
+
+def versions(today: _dt.date | None = None) -> tuple[ApiVersionInfo, ...]:
+    """Every API version the library can call, with its lifecycle (GA date, end of support, replacement).
+
+    Numbered versions first, then date-based ones, oldest first. ``today``
+    (default: today, UTC) decides each version's ``status``.
+    """
+    names = sorted({v for (_, v) in ENDPOINTS}, key=lambda v: (v[:1].isdigit(), v))
+    rows = []
+    for version in names:
+        info = _versions.lifecycle(version)
+        rows.append(
+            ApiVersionInfo(
+                version=version,
+                endpoints=tuple(sorted(n for (n, v) in ENDPOINTS if v == version)),
+                released=info.released,
+                support_ends=info.support_ends,
+                replacement=info.replacement,
+                status=info.status(today),
+                source=info.source,
+            )
+        )
+    return tuple(rows)

@@ -48,10 +48,12 @@ from ._results import BatchResult, Outcome, OutcomeError, OutcomeStatus, Progres
 from ._retry import Decision, RetryPolicy, Verdict, backoff_delay, classify
 from ._scopes import missing_scopes
 from ._transport import Http11Transport, Trace, proxies_in_environment, reply_response
+from ._versions import lifecycle
 
 __all__ = ["Job", "OnInvalid", "RowPreparer", "Runtime", "check_all", "prepare_row", "prepared_source", "row_preparer"]
 
 logger = logging.getLogger("hubspot_batch")
+_DEPRECATED = "x-hubspot-api-deprecated"
 _httpx_logger = logging.getLogger("httpx")
 OnInvalid = Literal["raise", "skip"]
 USER_AGENT = "hubspot-batch/0.1 (+python)"
@@ -319,6 +321,7 @@ class _Counters:
     succeeded: int = 0
     failed: int = 0
     not_sent: int = 0
+    deprecated: str | None = None
 
 
 @attrs.define
@@ -439,7 +442,12 @@ class Job:
         c = self._counters
         elapsed = asyncio.get_running_loop().time() - self._started if self._started is not None else 0.0
         return Stats(
-            requests=c.requests, retries=c.retries, rate_limited=c.rate_limited, splits=c.splits, elapsed=elapsed
+            requests=c.requests,
+            retries=c.retries,
+            rate_limited=c.rate_limited,
+            splits=c.splits,
+            elapsed=elapsed,
+            deprecated=c.deprecated,
         )
 
     # ---- producing chunks
@@ -771,6 +779,8 @@ class Job:
                 status, response_headers, content = answer.status, answer.headers, answer.content
             except httpx.RequestError as error:
                 exc = error
+        if self._counters.deprecated is None and _DEPRECATED in response_headers:
+            self._deprecated(response_headers[_DEPRECATED])
         if runtime.limiter is not None and reservation is not None:
             if written and written[0] > ready:
                 await runtime.limiter.confirm(reservation, written[0] - ready)
@@ -793,6 +803,19 @@ class Job:
                 decision.error.message,
             )
         return decision
+
+    def _deprecated(self, value: str) -> None:
+        """HubSpot flagged this endpoint as deprecated: say so once per job, and keep it in the stats."""
+        self._counters.deprecated = value or "true"
+        info = lifecycle(self.endpoint.version)
+        move = f"; move to API version {info.replacement}" if info.replacement else ""
+        logging.getLogger("hubspot_batch.versions").warning(
+            "%s %s: HubSpot answers that this API version is deprecated (X-HubSpot-API-Deprecated: %s)%s",
+            self.endpoint.name,
+            self.endpoint.version,
+            value,
+            move,
+        )
 
     def _url(self) -> httpx.URL:
         """The absolute URL of this job's endpoint (joined once: httpx would parse it on every request)."""
@@ -841,7 +864,10 @@ class Job:
             named = f"; missing scopes: {', '.join(scopes)}" if scopes else ""
             reason = f"the token lacks a scope this endpoint needs ({self.endpoint.scope}){named}"
             exc = MissingScopesError(
-                f"403: {reason}: {error.message}", missing_scopes=scopes, required_scope=self.endpoint.scope, **common
+                f"403: {reason}: {error.message}",
+                missing_scopes=scopes,
+                required_scope=self.endpoint.required_scope,
+                **common,
             )
         self._stop = _Stop(reason, exc)
         logger.error("stopping %s job: %s", self.endpoint.name, reason)
@@ -888,6 +914,7 @@ class Job:
             stats=self.stats(),
             stopped_by=stop.reason if stop else None,
             error=stop.error if stop else None,
+            api_version=self.endpoint.version,
         )
 
 

@@ -149,13 +149,19 @@ def succeeded(index: int, row: Mapping[str, Any], raw: Mapping[str, Any], parse:
 
 @attrs.frozen(slots=True)
 class Stats:
-    """Counters of one call: requests sent, retries, 429s met, splits, time taken."""
+    """Counters of one call: requests sent, retries, 429s met, splits, time taken.
+
+    ``deprecated`` is the value of the first ``X-HubSpot-API-Deprecated``
+    header HubSpot answered with (None when it never did): HubSpot's word
+    that the endpoint at this version is deprecated.
+    """
 
     requests: int = 0
     retries: int = 0
     rate_limited: int = 0
     splits: int = 0
     elapsed: float = 0.0
+    deprecated: str | None = None
 
     def __add__(self, other: Stats) -> Stats:
         return Stats(
@@ -164,6 +170,7 @@ class Stats:
             rate_limited=self.rate_limited + other.rate_limited,
             splits=self.splits + other.splits,
             elapsed=max(self.elapsed, other.elapsed),
+            deprecated=self.deprecated if self.deprecated is not None else other.deprecated,
         )
 
 
@@ -191,13 +198,15 @@ class BatchResult:
     outcomes; ``ok`` is true when every input succeeded; ``raise_for_errors()``
     raises :class:`~hubspot_batch.BatchFailedError` otherwise. ``stopped_by``
     says why the job stopped early (daily limit, authentication...), and
-    ``error`` is that exception.
+    ``error`` is that exception. ``api_version`` is the API version the
+    inputs were sent to (``"latest"`` resolved: ``"2026-09"``, ``"v4"``...).
     """
 
     outcomes: tuple[Outcome, ...]
     stats: Stats = Stats()
     stopped_by: str | None = None
     error: HubSpotBatchError | None = attrs.field(default=None, eq=False)
+    api_version: str | None = None
     _by_status: dict[OutcomeStatus, tuple[Outcome, ...]] | None = attrs.field(
         default=None, init=False, repr=False, eq=False
     )
@@ -290,4 +299,5 @@ class BatchResult:
             stats=total,
             stopped_by=stopped.stopped_by if stopped else None,
             error=stopped.error if stopped else None,
+            api_version=next((p.api_version for p in parts if p.api_version), None),
         )

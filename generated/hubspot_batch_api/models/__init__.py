@@ -65,11 +65,34 @@ from .crm_communications_202603_simple_public_object_properties import (
 from .crm_communications_202603_simple_public_object_properties_with_history import (
     CrmCommunications202603SimplePublicObjectPropertiesWithHistory,
 )
+from .crm_communications_202609_batch_response_simple_public_object import (
+    CrmCommunications202609BatchResponseSimplePublicObject,
+)
+from .crm_communications_202609_batch_response_simple_public_object_links import (
+    CrmCommunications202609BatchResponseSimplePublicObjectLinks,
+)
+from .crm_communications_202609_batch_response_simple_public_object_with_errors import (
+    CrmCommunications202609BatchResponseSimplePublicObjectWithErrors,
+)
+from .crm_communications_202609_batch_response_simple_public_object_with_errors_links import (
+    CrmCommunications202609BatchResponseSimplePublicObjectWithErrorsLinks,
+)
+from .crm_communications_202609_simple_public_object import (
+    CrmCommunications202609SimplePublicObject,
+)
+from .crm_communications_202609_simple_public_object_properties import (
+    CrmCommunications202609SimplePublicObjectProperties,
+)
+from .crm_communications_202609_simple_public_object_properties_with_history import (
+    CrmCommunications202609SimplePublicObjectPropertiesWithHistory,
+)
 from .error import Error
 from .error_context_type_0 import ErrorContextType0
 from .error_detail import ErrorDetail
 from .error_detail_context_type_0 import ErrorDetailContextType0
 from .error_links import ErrorLinks
+from .public_object_warning import PublicObjectWarning
+from .public_object_warning_context import PublicObjectWarningContext
 from .public_status import PublicStatus
 from .public_status_request import PublicStatusRequest
 from .public_status_request_channel import PublicStatusRequestChannel
@@ -110,6 +133,19 @@ from .webhooks_202603_batch_response_subscription_response_with_errors_links imp
     Webhooks202603BatchResponseSubscriptionResponseWithErrorsLinks,
 )
 from .webhooks_202603_subscription_response import Webhooks202603SubscriptionResponse
+from .webhooks_202609_batch_response_subscription_response import (
+    Webhooks202609BatchResponseSubscriptionResponse,
+)
+from .webhooks_202609_batch_response_subscription_response_links import (
+    Webhooks202609BatchResponseSubscriptionResponseLinks,
+)
+from .webhooks_202609_batch_response_subscription_response_with_errors import (
+    Webhooks202609BatchResponseSubscriptionResponseWithErrors,
+)
+from .webhooks_202609_batch_response_subscription_response_with_errors_links import (
+    Webhooks202609BatchResponseSubscriptionResponseWithErrorsLinks,
+)
+from .webhooks_202609_subscription_response import Webhooks202609SubscriptionResponse
 
 __all__ = (
     "AppEventOccurrence",
@@ -141,11 +177,20 @@ __all__ = (
     "CrmCommunications202603SimplePublicObject",
     "CrmCommunications202603SimplePublicObjectProperties",
     "CrmCommunications202603SimplePublicObjectPropertiesWithHistory",
+    "CrmCommunications202609BatchResponseSimplePublicObject",
+    "CrmCommunications202609BatchResponseSimplePublicObjectLinks",
+    "CrmCommunications202609BatchResponseSimplePublicObjectWithErrors",
+    "CrmCommunications202609BatchResponseSimplePublicObjectWithErrorsLinks",
+    "CrmCommunications202609SimplePublicObject",
+    "CrmCommunications202609SimplePublicObjectProperties",
+    "CrmCommunications202609SimplePublicObjectPropertiesWithHistory",
     "Error",
     "ErrorContextType0",
     "ErrorDetail",
     "ErrorDetailContextType0",
     "ErrorLinks",
+    "PublicObjectWarning",
+    "PublicObjectWarningContext",
     "PublicStatus",
     "PublicStatusRequest",
     "PublicStatusRequestChannel",
@@ -174,4 +219,9 @@ __all__ = (
     "Webhooks202603BatchResponseSubscriptionResponseWithErrors",
     "Webhooks202603BatchResponseSubscriptionResponseWithErrorsLinks",
     "Webhooks202603SubscriptionResponse",
+    "Webhooks202609BatchResponseSubscriptionResponse",
+    "Webhooks202609BatchResponseSubscriptionResponseLinks",
+    "Webhooks202609BatchResponseSubscriptionResponseWithErrors",
+    "Webhooks202609BatchResponseSubscriptionResponseWithErrorsLinks",
+    "Webhooks202609SubscriptionResponse",
 )

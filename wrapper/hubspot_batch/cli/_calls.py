@@ -21,11 +21,11 @@ OnInvalid = Literal["raise", "skip"]
 
 @attrs.frozen
 class Call:
-    """What to call: the endpoint name, and for webhooks the app id and API version."""
+    """What to call: the endpoint name, for webhooks the app id, and the API version (``"latest"`` resolved)."""
 
     endpoint: str
     app_id: int | None = None
-    api_version: Literal["v3", "2026-03"] = "v3"
+    api_version: str = "v3"
 
     @property
     def job(self) -> str:

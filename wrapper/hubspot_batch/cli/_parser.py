@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from hubspot_batch import DEFAULT_BASE_URL, __version__
+from hubspot_batch import DEFAULT_BASE_URL, __version__, versions
 
 from ._spec import ENDPOINT_NAMES
 
@@ -130,8 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("--app-id", type=_app_id, metavar="N", help="the app whose subscriptions to update (webhooks)")
     target.add_argument(
         "--api-version",
-        choices=("v3", "2026-03"),
-        help="v3 (the numbered versions: v3, v4 for statuses; default) or 2026-03, for every endpoint",
+        metavar="VERSION",
+        help="v3 (the numbered versions: v3, v4 for statuses; default), a date-based version "
+        f"({', '.join(v.version for v in versions() if v.version[:1].isdigit())}) or latest "
+        "(the newest generally available version of the endpoint)",
     )
     target.add_argument("--base-url", metavar="URL", help=f"HubSpot's API (default {DEFAULT_BASE_URL})")
     target.add_argument(

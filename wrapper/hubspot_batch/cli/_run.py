@@ -9,18 +9,20 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, cast
 
 import attrs
 
 from hubspot_batch import (
     BatchResult,
     ConfigurationError,
+    EndpointName,
     HubSpotBatch,
     HubSpotBatchError,
     InputIssue,
     InputValidationError,
     Stats,
+    resolve_api_version,
 )
 
 from ._calls import Call, OnInvalid, check_rows, stream
@@ -63,8 +65,14 @@ def _limiter(args: argparse.Namespace, env: Mapping[str, str]) -> Any:
     )
 
 
+def _library_name(call: Call) -> EndpointName:
+    return cast(EndpointName, call.endpoint.replace("-", "_"))
+
+
 def _call(args: argparse.Namespace) -> Call:
-    version: Literal["v3", "2026-03"] = args.api_version or "v3"
+    version = args.api_version or "v3"
+    if version == "latest":
+        version = resolve_api_version(cast(EndpointName, args.endpoint.replace("-", "_")), version)
     if args.endpoint == "webhook-subscriptions":
         if args.app_id is None:
             raise UsageError("webhook-subscriptions needs --app-id N (the app whose subscriptions to update)")
@@ -113,8 +121,11 @@ def _describe_issues(path: str, rows: Sequence[InputRow], issues: Sequence[Input
 class _Report:
     """Merges this run's outcomes with those from the checkpoint, in input order, into the outputs."""
 
-    def __init__(self, plan: _Plan, writer: OutputWriter, checkpoint: Checkpoint | None, endpoint: str) -> None:
+    def __init__(
+        self, plan: _Plan, writer: OutputWriter, checkpoint: Checkpoint | None, endpoint: str, api_version: str
+    ) -> None:
         self.plan = plan
+        self.api_version = api_version
         self.writer = writer
         self.checkpoint = checkpoint
         self.timeline = endpoint == "timeline-events"
@@ -204,6 +215,8 @@ def _summary(args: argparse.Namespace, plan: _Plan, report: _Report, target: Tar
         "elapsed_seconds": round(elapsed, 3),
         "sandbox": target.sandbox,
         "stopped_by": report.stopped_by,
+        "api_version": report.api_version,
+        "deprecated": report.stats.deprecated,
     }
 
 
@@ -228,16 +241,26 @@ def _print_summary(
         f"{summary['failed']:,} failed, {summary['not_sent']:,} not sent; {summary['requests']:,} requests, "
         f"{summary['retries']:,} retries, {summary['rate_limited']:,} rate-limited (429); "
         f"{format_duration(summary['elapsed_seconds'])} ({summary['elapsed_seconds']:.1f}s)"
+        + f"; API version {summary['api_version']}"
         + (" [sandbox]" if summary["sandbox"] else "")
         + "\n"
     )
     out.flush()
 
 
+class _Formatter(logging.Formatter):
+    """The library's lines as ``hubspot-batch: LEVEL: ...``; its API-version warnings as ``notice: ...``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.name == "hubspot_batch.versions":
+            return f"notice: {record.getMessage()}"
+        return super().format(record)
+
+
 def _logging(verbose: bool, err: RedactingStream) -> None:
     logger = logging.getLogger("hubspot_batch")
     handler = logging.StreamHandler(err)
-    handler.setFormatter(logging.Formatter("hubspot-batch: %(levelname)s: %(message)s"))
+    handler.setFormatter(_Formatter("hubspot-batch: %(levelname)s: %(message)s"))
     logger.addHandler(handler)
     logger.setLevel(logging.INFO if verbose else logging.WARNING)
     logger.propagate = False
@@ -278,7 +301,9 @@ def run_command(args: argparse.Namespace, *, env: Mapping[str, str], out: Redact
                 f"resuming: {len(plan.finished):,} of {len(rows):,} inputs already finished ({args.checkpoint})\n"
             )
         with OutputWriter(args.results, args.failures) as writer:
-            report = _Report(plan, writer, checkpoint, call.endpoint)
+            report = _Report(
+                plan, writer, checkpoint, call.endpoint, resolve_api_version(_library_name(call), call.api_version)
+            )
             _send(args, call, plan, target, report, err)
         summary = _summary(args, plan, report, target, time.monotonic() - started)
         if args.summary_json:

@@ -11,11 +11,12 @@ from typing import Any
 
 import attrs
 
+from .._operations import Operation, operations
 from ._auth import check_auth
 from ._batch import INT32, EndpointContext, EndpointHandler, EndpointResult
 from ._clock import Clock, iso_timestamp
 from ._communications import update_communications
-from ._config import SandboxConfig
+from ._config import REQUIRED_SCOPES, SandboxConfig
 from ._errors import (
     BatchRejected,
     dump_json,
@@ -43,17 +44,6 @@ _NON_JSON_PAGE = (
     b"<body><h1>Something went wrong</h1><p>Please try again later.</p></body></html>"
 )
 
-_ROUTES: dict[str, tuple[str, EndpointHandler]] = {
-    "/crm/v3/objects/communications/batch/update": ("communications", update_communications),
-    "/crm/objects/2026-03/communications/batch/update": ("communications", update_communications),
-    "/communication-preferences/v4/statuses/batch/write": ("statuses", write_statuses),
-    "/communication-preferences/2026-03/statuses/batch/write": ("statuses", write_statuses),
-    "/integrators/timeline/v3/events/batch/create": ("timeline", create_events),
-    "/integrators/timeline/2026-03/events/batch": ("timeline", create_occurrences),
-}
-_WEBHOOKS = re.compile(r"^/webhooks/(v3|2026-03)/([^/]+)/subscriptions/batch/update$")
-_INT = re.compile(r"^-?[0-9]+$")
-
 
 @attrs.frozen
 class _Route:
@@ -61,6 +51,64 @@ class _Route:
     handler: EndpointHandler
     version: str = ""
     raw_app_id: str | None = None
+    required_scopes: tuple[str, ...] | None = None
+    developer_key: bool | None = None
+
+
+_SANDBOX_NAMES = {
+    "webhook_subscriptions": "webhooks",
+    "communications": "communications",
+    "subscription_statuses": "statuses",
+    "timeline_events": "timeline",
+}
+"""The library's endpoint names and the sandbox's (its config, stats and effects use the short ones)."""
+
+_SCOPE_PREFERENCE = {"timeline": ("timeline", "timeline-write")}
+"""Where a spec accepts several scopes, the one the sandbox asks a token for (else ``REQUIRED_SCOPES``)."""
+
+
+def _handler(name: str, operation: Operation) -> EndpointHandler:
+    if name == "webhooks":
+        return update_subscriptions
+    if name == "communications":
+        return update_communications
+    if name == "statuses":
+        return write_statuses
+    return create_occurrences if operation.item_schema.endswith("Occurrence") else create_events
+
+
+def _required(name: str, operation: Operation) -> tuple[str, ...]:
+    preferred = _SCOPE_PREFERENCE.get(name, REQUIRED_SCOPES[name])
+    return next(((s,) for s in preferred if s in operation.scopes), operation.scopes[:1])
+
+
+@attrs.frozen
+class _Path:
+    pattern: re.Pattern[str]
+    route: _Route
+
+
+def _paths() -> tuple[_Path, ...]:
+    """One route per batch operation the vendored specs describe (read from the spec, not from the client)."""
+    routes = []
+    for operation in operations():
+        name = _SANDBOX_NAMES[operation.endpoint]
+        pattern = re.escape(operation.path_template)
+        for param in operation.path_params:
+            pattern = pattern.replace(re.escape("{" + param + "}"), f"(?P<{param}>[^/]+)")
+        route = _Route(
+            name,
+            _handler(name, operation),
+            operation.version,
+            required_scopes=_required(name, operation),
+            developer_key=operation.developer_key,
+        )
+        routes.append(_Path(re.compile(f"^{pattern}$"), route))
+    return tuple(routes)
+
+
+_ROUTES = _paths()
+_INT = re.compile(r"^-?[0-9]+$")
 
 
 class SandboxApp:
@@ -113,12 +161,10 @@ class SandboxApp:
         return result
 
     def _route(self, request: SandboxRequest) -> _Route | None:
-        found = _ROUTES.get(request.path)
-        if found is not None:
-            return _Route(found[0], found[1])
-        match = _WEBHOOKS.match(request.path)
-        if match is not None:
-            return _Route("webhooks", update_subscriptions, match[1], match[2])
+        for path in _ROUTES:
+            match = path.pattern.match(request.path)
+            if match is not None:
+                return attrs.evolve(path.route, raw_app_id=match.groupdict().get("appId"))
         return None
 
     def _inputs(self, route: _Route, body: bytes) -> list[dict[str, Any]]:
@@ -195,7 +241,16 @@ class SandboxApp:
             headers["Allow"] = "POST"
             return self._finish(self._json(405, body, headers))
 
-        failure = check_auth(self.config, self.state, route.endpoint, request.query, request.headers, self._clock())
+        failure = check_auth(
+            self.config,
+            self.state,
+            route.endpoint,
+            request.query,
+            request.headers,
+            self._clock(),
+            required=route.required_scopes,
+            developer_key=route.developer_key,
+        )
         if failure is not None:
             return self._finish(self._json(failure.status, failure.body, self._limiter.peek()))
 

@@ -48,16 +48,23 @@ def check_auth(
     query: Mapping[str, str],
     headers: Mapping[str, str],
     now: float | None = None,
+    *,
+    required: tuple[str, ...] | None = None,
+    developer_key: bool | None = None,
 ) -> AuthFailure | None:
     """None when the caller may use ``endpoint``, else the failure to answer with.
 
-    Webhook endpoints also accept a developer API key as ``?hapikey=``; a valid
-    key skips the scope check. Everywhere else only ``Authorization: Bearer``.
+    Where the endpoint's spec accepts a developer API key (``developer_key``;
+    by default the webhook endpoints) it may come as ``?hapikey=``; a valid
+    key skips the scope check. Everywhere else only ``Authorization: Bearer``,
+    with the ``required`` scopes (by default ``REQUIRED_SCOPES[endpoint]``).
     Tokens issued by the OAuth token endpoint are valid until they expire
     (``now`` on the app's clock).
     """
     hapikey = query.get("hapikey")
-    if endpoint == "webhooks" and hapikey:
+    if developer_key is None:
+        developer_key = endpoint == "webhooks"
+    if developer_key and hapikey:
         keys = config.developer_api_keys
         if keys is None or hapikey in keys:
             return None
@@ -72,7 +79,8 @@ def check_auth(
     if expired or token in config.expired_tokens or state.is_token_expired(token):
         return AuthFailure(401, error_body(_EXPIRED, "EXPIRED_AUTHENTICATION"))
     lacking = config.missing_scopes.get(token, ())
-    required = REQUIRED_SCOPES[endpoint]
+    if required is None:
+        required = REQUIRED_SCOPES[endpoint]
     missing = [scope for scope in required if scope in lacking]
     if missing:
         body = error_body(
