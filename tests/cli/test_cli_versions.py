@@ -61,3 +61,62 @@ def test_v3_events_on_2026_03_are_refused_by_line_and_field(tmp_path: Path, sand
     assert ran.code == 2
     assert "line 1" in ran.err and "eventTypeName" in ran.err
     assert sandbox.state.stats().requests == 0
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "example", "extra"),
+    [
+        ("communications", "communications.jsonl", []),
+        ("subscription-statuses", "subscription-statuses.jsonl", []),
+        ("timeline-events", "timeline-events-2026-03.jsonl", []),
+        ("webhook-subscriptions", "webhook-subscriptions.jsonl", ["--app-id", "123"]),
+    ],
+)
+@pytest.mark.parametrize("version", ["2026-09", "latest"])
+def test_every_endpoint_runs_on_2026_09_and_latest(
+    tmp_path: Path, sandbox: SandboxServer, endpoint: str, example: str, extra: list[str], version: str
+) -> None:
+    summary = tmp_path / "summary.json"
+    ran = run_cli(
+        ["run", endpoint, str(EXAMPLES / example), "--api-version", version, "--base-url", sandbox.url]
+        + ["--summary-json", str(summary), "--no-progress", *extra],
+        env=token_env(),
+    )
+    assert ran.code == 0, ran.err
+    totals = json.loads(summary.read_text())
+    assert totals["failed"] == 0 and totals["not_sent"] == 0 and totals["succeeded"] > 0
+    assert totals["api_version"] == "2026-09"  # "latest" is resolved, and the summary says to what
+    assert "API version 2026-09" in ran.out
+
+
+def test_unknown_version_is_a_usage_error_naming_the_versions(sandbox: SandboxServer) -> None:
+    ran = run_cli(
+        ["run", "communications", str(EXAMPLES / "communications.jsonl"), "--api-version", "2025-09"]
+        + ["--base-url", sandbox.url, "--no-progress"],
+        env=token_env(),
+    )
+    assert ran.code == 2
+    assert "communications has no API version '2025-09'" in ran.err and "2026-09" in ran.err and "latest" in ran.err
+    assert sandbox.state.stats().requests == 0
+
+
+def test_a_version_near_its_end_is_printed_as_a_notice(
+    tmp_path: Path, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import datetime as dt
+
+    from hubspot_batch import _versions
+    from hubspot_batch.cli import main
+
+    monkeypatch.setattr(_versions, "_today", lambda: dt.date(2027, 2, 1))
+    for name, value in token_env().items():
+        monkeypatch.setenv(name, value)
+    code = main(
+        ["run", "subscription-statuses", str(EXAMPLES / "subscription-statuses.jsonl")]
+        + ["--base-url", sandbox.url, "--no-progress", "--summary-json", str(tmp_path / "s.json")]
+    )
+    err = capsys.readouterr().err
+    assert code == 0, err
+    notices = [line for line in err.splitlines() if line.startswith("notice: ")]
+    assert len(notices) == 1, err
+    assert "v4: support ends on 2027-03-30; move to 2026-09" in notices[0]

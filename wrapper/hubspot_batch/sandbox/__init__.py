@@ -58,18 +58,25 @@ rate limit).
 Paths (all ``POST``; others answer 405 with ``Allow: POST``; unknown paths 404)
 ===============================================================================
 
-========================================================  ================
-path                                                      endpoint name
-========================================================  ================
-/webhooks/v3/{appId}/subscriptions/batch/update           webhooks
-/webhooks/2026-03/{appId}/subscriptions/batch/update      webhooks
-/crm/v3/objects/communications/batch/update               communications
-/crm/objects/2026-03/communications/batch/update          communications
-/communication-preferences/v4/statuses/batch/write        statuses
-/communication-preferences/2026-03/statuses/batch/write   statuses
-/integrators/timeline/v3/events/batch/create              timeline
-/integrators/timeline/2026-03/events/batch                timeline
-========================================================  ================
+Every batch operation the vendored specs describe is served (the routes are
+read from the specs' ``x-hubspot-batch`` marks), with the scope the spec names:
+
+============================================================  ================
+path                                                          endpoint name
+============================================================  ================
+/webhooks/v3/{appId}/subscriptions/batch/update               webhooks
+/webhooks/2026-03/{appId}/subscriptions/batch/update          webhooks
+/app-webhooks/2026-09/{appId}/subscriptions/batch/update      webhooks
+/crm/v3/objects/communications/batch/update                   communications
+/crm/objects/2026-03/communications/batch/update              communications
+/crm/objects/2026-09/communications/batch/update              communications
+/communication-preferences/v4/statuses/batch/write            statuses
+/communication-preferences/2026-03/statuses/batch/write       statuses
+/communication-preferences/2026-09/statuses/batch/write       statuses
+/integrators/timeline/v3/events/batch/create                  timeline
+/integrators/timeline/2026-03/events/batch                    timeline
+/integrators/timeline/2026-09/events/batch                    timeline
+============================================================  ================
 
 Order of checks
 ===============
@@ -115,19 +122,23 @@ Configuration: ``SandboxConfig`` (frozen attrs, keyword-only)
   rate limit draws exactly three numbers from ``random.Random(seed)``, so
   the same sequence of requests meets the same faults (jitter and shuffling
   use their own generators).
+- ``deprecated_versions=()``: API versions whose answers carry
+  ``X-HubSpot-API-Deprecated: true``, as HubSpot flags a deprecated endpoint.
 - ``shuffle_results=False``: answer ``results``/``errors`` in random order
   (HubSpot does not promise input order).
 - ``access_tokens=None``: None accepts any non-empty bearer token, else only
   these; ``expired_tokens`` (and ``state.expire_token(t)``) answer 401
   ``EXPIRED_AUTHENTICATION``.
-- ``developer_api_keys=None``: webhook endpoints also accept ``?hapikey=``
+- ``developer_api_keys=None``: the endpoints whose spec accepts a developer
+  API key (webhooks v3 and 2026-03; not 2026-09) also accept ``?hapikey=``
   (None: any non-empty key); a valid key skips the scope check. Other
   endpoints accept bearer tokens only.
 - ``missing_scopes={token: (scope, ...)}``: a token lacking a scope that an
   endpoint requires (``REQUIRED_SCOPES``: webhooks ``developers-write``,
   communications ``crm.objects.contacts.write``, statuses
-  ``communication_preferences.statuses.batch.write``, timeline ``timeline``)
-  gets 403 ``MISSING_SCOPES`` there.
+  ``communication_preferences.statuses.batch.write``, timeline
+  ``timeline-write``; where a version's spec does not list that scope, the
+  first scope it lists) gets 403 ``MISSING_SCOPES`` there.
 - ``known_properties`` (``DEFAULT_KNOWN_PROPERTIES``:
   hs_communication_channel_type, hs_communication_logged_from,
   hs_communication_body, hs_timestamp, hubspot_owner_id) and

@@ -63,9 +63,6 @@ _SANDBOX_NAMES = {
 }
 """The library's endpoint names and the sandbox's (its config, stats and effects use the short ones)."""
 
-_SCOPE_PREFERENCE = {"timeline": ("timeline", "timeline-write")}
-"""Where a spec accepts several scopes, the one the sandbox asks a token for (else ``REQUIRED_SCOPES``)."""
-
 
 def _handler(name: str, operation: Operation) -> EndpointHandler:
     if name == "webhooks":
@@ -78,8 +75,8 @@ def _handler(name: str, operation: Operation) -> EndpointHandler:
 
 
 def _required(name: str, operation: Operation) -> tuple[str, ...]:
-    preferred = _SCOPE_PREFERENCE.get(name, REQUIRED_SCOPES[name])
-    return next(((s,) for s in preferred if s in operation.scopes), operation.scopes[:1])
+    """The scope a token needs here: ``REQUIRED_SCOPES`` where the spec lists it, else the spec's first."""
+    return next(((s,) for s in REQUIRED_SCOPES[name] if s in operation.scopes), operation.scopes[:1])
 
 
 @attrs.frozen
@@ -256,6 +253,8 @@ class SandboxApp:
 
         decision = self._limiter.admit()
         headers = decision.headers
+        if route.version in self.config.deprecated_versions:
+            headers["X-HubSpot-API-Deprecated"] = "true"
         if decision.policy is not None:
             self.state.record_rate_limited(decision.policy)
             body = {

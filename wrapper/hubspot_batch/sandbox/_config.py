@@ -39,7 +39,7 @@ REQUIRED_SCOPES: Mapping[str, tuple[str, ...]] = types.MappingProxyType(
         "webhooks": ("developers-write",),
         "communications": ("crm.objects.contacts.write",),
         "statuses": ("communication_preferences.statuses.batch.write",),
-        "timeline": ("timeline",),
+        "timeline": ("timeline-write",),
     }
 )
 
@@ -117,6 +117,7 @@ class SandboxConfig:
     oauth_clients: Mapping[str, str] = attrs.field(factory=dict, converter=dict, hash=False)
     refresh_tokens: frozenset[str] | None = attrs.field(default=None, converter=_opt_str_set)
     token_lifetime: float = attrs.field(default=1800.0, validator=_non_negative)
+    deprecated_versions: frozenset[str] = attrs.field(default=frozenset(), converter=_str_set)
 
     def __attrs_post_init__(self) -> None:
         """Check that each group of mutually exclusive fault rates sums to at most 1."""
