@@ -78,8 +78,19 @@ def test_every_endpoint_runs_on_2026_09_and_latest(
 ) -> None:
     summary = tmp_path / "summary.json"
     ran = run_cli(
-        ["run", endpoint, str(EXAMPLES / example), "--api-version", version, "--base-url", sandbox.url]
-        + ["--summary-json", str(summary), "--no-progress", *extra],
+        [
+            "run",
+            endpoint,
+            str(EXAMPLES / example),
+            "--api-version",
+            version,
+            "--base-url",
+            sandbox.url,
+            "--summary-json",
+            str(summary),
+            "--no-progress",
+            *extra,
+        ],
         env=token_env(),
     )
     assert ran.code == 0, ran.err
@@ -91,8 +102,16 @@ def test_every_endpoint_runs_on_2026_09_and_latest(
 
 def test_unknown_version_is_a_usage_error_naming_the_versions(sandbox: SandboxServer) -> None:
     ran = run_cli(
-        ["run", "communications", str(EXAMPLES / "communications.jsonl"), "--api-version", "2025-09"]
-        + ["--base-url", sandbox.url, "--no-progress"],
+        [
+            "run",
+            "communications",
+            str(EXAMPLES / "communications.jsonl"),
+            "--api-version",
+            "2025-09",
+            "--base-url",
+            sandbox.url,
+            "--no-progress",
+        ],
         env=token_env(),
     )
     assert ran.code == 2
@@ -112,8 +131,16 @@ def test_a_version_near_its_end_is_printed_as_a_notice(
     for name, value in token_env().items():
         monkeypatch.setenv(name, value)
     code = main(
-        ["run", "subscription-statuses", str(EXAMPLES / "subscription-statuses.jsonl")]
-        + ["--base-url", sandbox.url, "--no-progress", "--summary-json", str(tmp_path / "s.json")]
+        [
+            "run",
+            "subscription-statuses",
+            str(EXAMPLES / "subscription-statuses.jsonl"),
+            "--base-url",
+            sandbox.url,
+            "--no-progress",
+            "--summary-json",
+            str(tmp_path / "s.json"),
+        ]
     )
     err = capsys.readouterr().err
     assert code == 0, err

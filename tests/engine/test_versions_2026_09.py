@@ -1,4 +1,4 @@
-"""API version 2026-09 and "latest": every endpoint, the version each result names, lifecycle and deprecation warnings."""
+"""API version 2026-09 and "latest" on every endpoint, the version each result names, lifecycle and deprecation."""
 
 from __future__ import annotations
 
