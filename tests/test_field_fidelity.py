@@ -1,4 +1,4 @@
-"""Field-for-field fidelity: every fact HubSpot describes for our operations is in our specs, or an override says why."""
+"""Field-for-field fidelity: every fact HubSpot describes for our operations is in our specs, or an override says why.
 
 For each vendored spec, the operation in the upstream copy (HubSpot's facts)
 is compared with the vendored one, field by field at every depth, status code
