@@ -41,18 +41,20 @@ from contract_support import (
     before_record_request,
     before_record_response,
     call,
+    credentials_for,
     endpoint_path,
     failing_row,
     hubspot_ids,
     json_body_matcher,
     known_secrets,
+    library_endpoint,
     load_cassette,
     ok_row,
     poison_row,
     sandbox_config,
     secrets_in,
 )
-from hubspot_batch import HubSpotBatch, RetryPolicy
+from hubspot_batch import HubSpotBatch, RetryPolicy, resolve_api_version
 from hubspot_batch._auth import redact
 from hubspot_batch.sandbox import SandboxApp, SandboxServer
 from vcr.errors import CannotOverwriteExistingCassetteException
@@ -226,7 +228,18 @@ class Contract:
         """Send ``rows`` through the public blocking client; fail on any request the cassette lacks."""
         creds = dict(self.credentials)
         if access_token is not None or developer_api_key is not None:
-            creds = {"access_token": access_token or "", "developer_api_key": developer_api_key or ""}
+            # the developer key only where the endpoint's spec accepts one (not webhooks 2026-09)
+            creds = credentials_for(self.endpoint, access_token, developer_api_key)
+        # some date-based endpoints get their version client-wide (2026-09 partly as "latest"), the others per call
+        client_wide = self.endpoint in CLIENT_WIDE_VERSION
+        client_version = CLIENT_WIDE_VERSION.get(self.endpoint, "v3")
+        if client_version == "latest":
+            means = resolve_api_version(library_endpoint(self.endpoint), "latest")  # type: ignore[arg-type]
+            assert means == API_VERSION[self.endpoint], (
+                f'api_version="latest" now means {means} for {library_endpoint(self.endpoint)}, not '
+                f'{API_VERSION[self.endpoint]}: move "latest" in CLIENT_WIDE_VERSION (contract_support.py) to the '
+                f"{means} endpoint and give {self.endpoint} its version"
+            )
         unmatched: list[str] = []
 
         class _Unmatched(logging.Handler):
@@ -238,8 +251,6 @@ class Contract:
         watcher = _Unmatched()
         logger = logging.getLogger("hubspot_batch")
         logger.addHandler(watcher)
-        # the date-based endpoints added with 2026-03 get their version client-wide (the others per call)
-        client_wide = self.endpoint in CLIENT_WIDE_VERSION
         try:
             with HubSpotBatch(
                 access_token=creds.get("access_token") or None,
@@ -248,7 +259,7 @@ class Contract:
                 timeout=30.0,
                 max_concurrency=1,  # one request at a time: the recorded order is the replayed order
                 retry=RetryPolicy(backoff_base=0.0, backoff_max=0.0, max_attempts=4),
-                api_version=API_VERSION[self.endpoint] if client_wide else "v3",  # type: ignore[arg-type]
+                api_version=client_version,
             ) as hs:
                 result = call(hs, self.endpoint, self.ids, rows, client_version=client_wide, **kw)
         finally:
@@ -319,7 +330,7 @@ def contract(
         origin = load_cassette(path).get("recorded_against") or {}
         assert origin.get("ids"), f"{path.name} does not say what it was recorded against (recorded_against.ids)"
         target, base_url, ids = origin["target"], origin["base_url"], origin["ids"]
-        credentials = {"access_token": SANDBOX_TOKEN, "developer_api_key": SANDBOX_DEVELOPER_KEY}
+        credentials = credentials_for(endpoint, SANDBOX_TOKEN, SANDBOX_DEVELOPER_KEY)
     elif os.environ.get("HUBSPOT_CONTRACT_TARGET", "sandbox") == "hubspot":
         if scenario in SANDBOX_ONLY:
             pytest.skip(
@@ -330,16 +341,16 @@ def contract(
             pytest.skip("NOT RE-RECORDED against HubSpot: set HUBSPOT_LIMITED_ACCESS_TOKEN (a token lacking scopes)")
         target, base_url = "hubspot", "https://api.hubapi.com"
         ids = hubspot_ids(os.environ)
-        credentials = {
-            "access_token": os.environ["HUBSPOT_ACCESS_TOKEN"],
-            "developer_api_key": os.environ["HUBSPOT_DEVELOPER_API_KEY"],
-        }
+        token = os.environ["HUBSPOT_ACCESS_TOKEN"]
+        if endpoint.startswith("webhooks") and os.environ.get("HUBSPOT_WEBHOOKS_ACCESS_TOKEN"):
+            token = os.environ["HUBSPOT_WEBHOOKS_ACCESS_TOKEN"]  # webhooks 2026-09 takes an OAuth token only
+        credentials = credentials_for(endpoint, token, os.environ["HUBSPOT_DEVELOPER_API_KEY"])
     else:
         target = "sandbox"
         ids = dict(SANDBOX_IDS)
         server = SandboxServer(app=PoisonRejectingApp(SandboxApp(sandbox_config(endpoint, scenario)))).start()  # type: ignore[arg-type]
         base_url = server.url
-        credentials = {"access_token": SANDBOX_TOKEN, "developer_api_key": SANDBOX_DEVELOPER_KEY}
+        credentials = credentials_for(endpoint, SANDBOX_TOKEN, SANDBOX_DEVELOPER_KEY)
     if live:
         SERIALIZER.origin = {
             "target": target,

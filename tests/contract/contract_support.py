@@ -60,11 +60,15 @@ HUBSPOT_ENV = {
     "HUBSPOT_CONTACT_EMAILS": "4 comma-separated emails of contacts (status writes)",
     "HUBSPOT_PREFERENCE_SUBSCRIPTION_ID": "id of a subscription type (communication preferences)",
     "HUBSPOT_TIMELINE_TEMPLATE_ID": "id of a timeline event template of the app (v3 events)",
-    "HUBSPOT_TIMELINE_EVENT_TYPE_NAME": "name of an app event type of the app (2026-03 event occurrences)",
+    "HUBSPOT_TIMELINE_EVENT_TYPE_NAME": "name of an app event type of the app (2026-03 and 2026-09 event occurrences)",
     "HUBSPOT_CONTACT_ID": "id of a contact the timeline events go on",
 }
 HUBSPOT_OPTIONAL_ENV = {
     "HUBSPOT_LIMITED_ACCESS_TOKEN": "token lacking the endpoints' scopes (403 scenario; skipped without it)",
+    "HUBSPOT_WEBHOOKS_ACCESS_TOKEN": (
+        "OAuth access token with developers-write for the app's webhook subscriptions: webhooks 2026-09 "
+        "takes no developer API key (default: HUBSPOT_ACCESS_TOKEN)"
+    ),
     "HUBSPOT_TIMELINE_TOKENS": "JSON object of the template's tokens (default: {})",
     "HUBSPOT_TIMELINE_PROPERTIES": "JSON object of the event type's properties, string values (default: {})",
 }
@@ -74,17 +78,58 @@ HUBSPOT_OPTIONAL_ENV = {
 ENDPOINT_NAMES = (
     "webhooks-v3",
     "webhooks-2026-03",
+    "webhooks-2026-09",
     "communications-v3",
     "communications-2026-03",
+    "communications-2026-09",
     "statuses-v4",
     "statuses-2026-03",
+    "statuses-2026-09",
     "timeline-v3",
     "timeline-2026-03",
+    "timeline-2026-09",
 )
 """Every (endpoint, API version) the library supports, as ``<endpoint>-<version>``."""
 API_VERSION = {name: name.split("-", 1)[1] for name in ENDPOINT_NAMES}
-CLIENT_WIDE_VERSION = ("communications-2026-03", "statuses-2026-03", "timeline-2026-03")
-"""Endpoints whose contract tests set the API version client-wide (``HubSpotBatch(api_version=...)``)."""
+LIBRARY_ENDPOINT = {
+    "webhooks": "webhook_subscriptions",
+    "communications": "communications",
+    "statuses": "subscription_statuses",
+    "timeline": "timeline_events",
+}
+"""The library's name (``hubspot_batch.EndpointName``) of each endpoint."""
+CLIENT_WIDE_VERSION = {
+    "communications-2026-03": "2026-03",
+    "statuses-2026-03": "2026-03",
+    "timeline-2026-03": "2026-03",
+    "communications-2026-09": "latest",
+    "statuses-2026-09": "2026-09",
+    "timeline-2026-09": "latest",
+}
+"""Endpoints whose contract tests set the API version client-wide (``HubSpotBatch(api_version=...)``), and the
+version they give the client: ``latest`` must mean the endpoint's version (checked before each run). The
+others (v3/v4, webhooks 2026-03 and 2026-09) pass ``api_version=`` per call."""
+DEVELOPER_KEY_ENDPOINTS = ("webhooks-v3", "webhooks-2026-03")
+"""Endpoints whose spec accepts a developer API key (``?hapikey=``). The contract tests give the client the
+developer key only there: everywhere else (webhooks 2026-09 included, which takes OAuth bearer tokens only)
+they run with the bearer token alone, so that the 401 / 403 scenarios concern the bearer token."""
+OCCURRENCE_ENDPOINTS = ("timeline-2026-03", "timeline-2026-09")
+"""Timeline versions that take event occurrences (``eventTypeName`` + ``properties``), not v3 events."""
+SPEC_FILE = {
+    "webhooks-v3": "webhooks-v3.json",
+    "webhooks-2026-03": "webhooks-2026-03.json",
+    "webhooks-2026-09": "webhooks-2026-09.json",
+    "communications-v3": "crm-communications-v3.json",
+    "communications-2026-03": "crm-communications-2026-03.json",
+    "communications-2026-09": "crm-communications-2026-09.json",
+    "statuses-v4": "communication-preferences-v4.json",
+    "statuses-2026-03": "communication-preferences-2026-03.json",
+    "statuses-2026-09": "communication-preferences-2026-09.json",
+    "timeline-v3": "timeline-v3.json",
+    "timeline-2026-03": "timeline-2026-03.json",
+    "timeline-2026-09": "timeline-2026-09.json",
+}
+"""The vendored spec (``specs/``) that describes each endpoint."""
 SCENARIOS = (
     "full_success",
     "partial_failure",
@@ -96,9 +141,23 @@ SCENARIOS = (
     "unauthorized_401",
     "forbidden_403",
 )
-ALL_OR_NONE = ("timeline-2026-03",)
-"""Endpoints that accept a batch whole or not at all: no partial failure within a 2xx (timeline 2026-03
-answers 400 or 409 "none were accepted"); they have ``conflict_409_isolated`` instead of ``partial_failure``."""
+ALL_OR_NONE = ("timeline-2026-03", "timeline-2026-09")
+"""Endpoints that accept a batch whole or not at all: no partial failure within a 2xx (timeline 2026-03 and
+2026-09 answer 400 or 409 "none were accepted"); they have ``conflict_409_isolated`` instead of
+``partial_failure``."""
+
+
+def library_endpoint(endpoint: str) -> str:
+    """The library's name of a contract endpoint (``webhooks-2026-09`` -> ``webhook_subscriptions``)."""
+    return LIBRARY_ENDPOINT[endpoint.split("-", 1)[0]]
+
+
+def credentials_for(endpoint: str, access_token: str | None, developer_api_key: str | None) -> dict[str, str]:
+    """The credentials a contract test gives the client: the developer key only where the spec accepts one."""
+    credentials = {"access_token": access_token or ""}
+    if endpoint in DEVELOPER_KEY_ENDPOINTS:
+        credentials["developer_api_key"] = developer_api_key or ""
+    return credentials
 
 
 def endpoints_for(scenario: str) -> list[str]:
@@ -206,7 +265,7 @@ def ok_row(endpoint: str, ids: Mapping[str, Any], scenario: str, i: int) -> dict
             "legalBasis": "LEGITIMATE_INTEREST_CLIENT",
             "legalBasisExplanation": "contract test",
         }
-    if endpoint == "timeline-2026-03":
+    if endpoint in OCCURRENCE_ENDPOINTS:
         return {
             "eventTypeName": ids["timeline_event_type_name"],
             "id": f"{ids['event_prefix']}-{scenario}-{i}",
@@ -225,7 +284,7 @@ def ok_row(endpoint: str, ids: Mapping[str, Any], scenario: str, i: int) -> dict
 def failing_row(endpoint: str, ids: Mapping[str, Any], scenario: str, i: int) -> dict[str, Any]:
     """An input that fails on its own: unknown id, or an event that already exists.
 
-    On the all-or-none timeline 2026-03, the existing event makes HubSpot reject its whole batch (409).
+    On the all-or-none timeline 2026-03 and 2026-09, the existing event makes HubSpot reject its whole batch (409).
     """
     row = ok_row(endpoint, ids, scenario, i)
     if endpoint.startswith("webhooks"):
@@ -248,7 +307,7 @@ def poison_row(endpoint: str, ids: Mapping[str, Any], scenario: str, i: int) -> 
         row["properties"] = {UNKNOWN_PROPERTY: "x"}
     elif endpoint.startswith("statuses"):
         row["subscriptionId"] = POISON_PREFERENCE_SUBSCRIPTION
-    elif endpoint == "timeline-2026-03":
+    elif endpoint in OCCURRENCE_ENDPOINTS:
         row["eventTypeName"] = POISON_TIMELINE_EVENT_TYPE
     else:
         row["eventTemplateId"] = POISON_TIMELINE_TEMPLATE
@@ -266,6 +325,10 @@ def endpoint_path(endpoint: str, ids: Mapping[str, Any]) -> str:
         "statuses-2026-03": "/communication-preferences/2026-03/statuses/batch/write",
         "timeline-v3": "/integrators/timeline/v3/events/batch/create",
         "timeline-2026-03": "/integrators/timeline/2026-03/events/batch",
+        "webhooks-2026-09": f"/app-webhooks/2026-09/{ids['app_id']}/subscriptions/batch/update",
+        "communications-2026-09": "/crm/objects/2026-09/communications/batch/update",
+        "statuses-2026-09": "/communication-preferences/2026-09/statuses/batch/write",
+        "timeline-2026-09": "/integrators/timeline/2026-09/events/batch",
     }[endpoint]
 
 
@@ -327,6 +390,10 @@ SANDBOX_ENDPOINT = {
     "statuses-2026-03": "statuses",
     "timeline-v3": "timeline",
     "timeline-2026-03": "timeline",
+    "webhooks-2026-09": "webhooks",
+    "communications-2026-09": "communications",
+    "statuses-2026-09": "statuses",
+    "timeline-2026-09": "timeline",
 }
 
 
@@ -365,15 +432,19 @@ def sandbox_config(endpoint: str, scenario: str) -> SandboxConfig:
     return SandboxConfig(**base)
 
 
+_WEBHOOKS_PATH = re.compile(r"^/(app-)?webhooks/")
+
+
 class PoisonRejectingApp:
     """The sandbox, plus HubSpot's whole-batch 400 for the poison inputs it has no rule for.
 
     The sandbox answers a whole-batch 400 for communications (unknown
     property) but has no spec-valid input that does so on the other
-    endpoints (timeline 2026-03 answers 400 for an occurrence without an
-    object reference, but the library refuses such an input before sending
-    it); this wrapper rejects any batch holding a poison input there, with
-    the sandbox's own ``VALIDATION_ERROR`` body.
+    endpoints (timeline 2026-03 and 2026-09 answer 400 for an occurrence
+    without an object reference, but the library refuses such an input
+    before sending it); this wrapper rejects any batch holding a poison input
+    there, with the sandbox's own ``VALIDATION_ERROR`` body. Webhooks paths
+    are ``/webhooks/<version>/...`` and, from 2026-09, ``/app-webhooks/2026-09/...``.
     """
 
     def __init__(self, app: SandboxApp) -> None:
@@ -389,7 +460,7 @@ class PoisonRejectingApp:
         for item in inputs:
             if not isinstance(item, dict):
                 continue
-            if "/webhooks/" in request.path and item.get("id") == POISON_WEBHOOK_SUBSCRIPTION:
+            if _WEBHOOKS_PATH.match(request.path) and item.get("id") == POISON_WEBHOOK_SUBSCRIPTION:
                 return f"Invalid subscription id {POISON_WEBHOOK_SUBSCRIPTION}: not a subscription of this app"
             if "/statuses/" in request.path and item.get("subscriptionId") == POISON_PREFERENCE_SUBSCRIPTION:
                 return f"Invalid subscriptionId {POISON_PREFERENCE_SUBSCRIPTION} for this portal"
@@ -653,7 +724,12 @@ LOGGED: list[str] = []
 
 def known_secrets() -> list[str]:
     """The fake sandbox credentials and any real ones in the environment."""
-    names = ("HUBSPOT_ACCESS_TOKEN", "HUBSPOT_DEVELOPER_API_KEY", "HUBSPOT_LIMITED_ACCESS_TOKEN")
+    names = (
+        "HUBSPOT_ACCESS_TOKEN",
+        "HUBSPOT_DEVELOPER_API_KEY",
+        "HUBSPOT_LIMITED_ACCESS_TOKEN",
+        "HUBSPOT_WEBHOOKS_ACCESS_TOKEN",
+    )
     return [*FAKE_SECRETS, *(os.environ[n] for n in names if os.environ.get(n))]
 
 

@@ -7,6 +7,12 @@ when it does not match; the reason is only in Prism's log, which is shown
 when a request is refused. One Prism per spec file, started here (``npm ci``
 first if ``tests/prism/node_modules`` is missing) and stopped at the end of
 the module. Skipped, loudly, only where Node.js or npm is absent.
+
+Every (endpoint, version), 2026-09 included, is sent once with both
+credentials and once with the bearer token alone. Where the spec takes no
+developer API key (every endpoint but webhooks v3 / 2026-03; webhooks 2026-09
+takes OAuth bearer tokens only) no request may carry ``hapikey`` even when
+the client was given one.
 """
 
 from __future__ import annotations
@@ -25,12 +31,15 @@ from typing import Any
 import httpx
 import pytest
 from contract_support import (
+    DEVELOPER_KEY_ENDPOINTS,
     ENDPOINT_NAMES,
+    OCCURRENCE_ENDPOINTS,
     PRISM_DIR,
     SANDBOX_DEVELOPER_KEY,
     SANDBOX_IDS,
     SANDBOX_TOKEN,
     SCENARIOS,
+    SPEC_FILE,
     SPECS,
     call,
     failing_row,
@@ -39,16 +48,7 @@ from contract_support import (
 )
 from hubspot_batch import HubSpotBatch, RetryPolicy
 
-SPEC_OF = {
-    "webhooks-v3": "webhooks-v3.json",
-    "webhooks-2026-03": "webhooks-2026-03.json",
-    "communications-v3": "crm-communications-v3.json",
-    "communications-2026-03": "crm-communications-2026-03.json",
-    "statuses-v4": "communication-preferences-v4.json",
-    "statuses-2026-03": "communication-preferences-2026-03.json",
-    "timeline-v3": "timeline-v3.json",
-    "timeline-2026-03": "timeline-2026-03.json",
-}
+SPEC_OF = SPEC_FILE
 PRISM_BIN = PRISM_DIR / "node_modules" / ".bin" / "prism"
 REFUSED = "did not pass the validation rules"
 
@@ -139,10 +139,12 @@ class RecordingTransport(httpx.AsyncBaseTransport):
     def __init__(self) -> None:
         self.inner = httpx.AsyncHTTPTransport()
         self.seen: list[tuple[str, int, bytes]] = []
+        self.query_names: list[set[str]] = []
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         response = await self.inner.handle_async_request(request)
         self.seen.append((request.url.path, response.status_code, request.content))
+        self.query_names.append({name.lower() for name in request.url.params})
         return response
 
     async def aclose(self) -> None:
@@ -199,7 +201,7 @@ def rich_rows(endpoint: str) -> list[dict[str, Any]]:
             }
         )
         return rows
-    if endpoint == "timeline-2026-03":
+    if endpoint in OCCURRENCE_ENDPOINTS:
         name = ids["timeline_event_type_name"]
         return [
             {
@@ -308,6 +310,11 @@ def test_prism_accepts_every_request(prisms: dict[str, Prism], endpoint: str) ->
     transport = _send(prism, endpoint, rows, access_token=SANDBOX_TOKEN, developer_api_key=SANDBOX_DEVELOPER_KEY)
     _check(prism, transport, log_from, expected_requests=-(-len(rows) // 5))
     assert all(path.startswith("/") for path, _, _ in transport.seen)
+    sent_key = ["hapikey" in names for names in transport.query_names]
+    if endpoint in DEVELOPER_KEY_ENDPOINTS:
+        assert all(sent_key), f"{endpoint}: the developer API key was not used although the spec takes it"
+    else:  # e.g. webhooks 2026-09: OAuth bearer tokens only, the developer key must not be sent
+        assert not any(sent_key), f"{endpoint}: a developer API key (hapikey) was sent; its spec takes none"
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINT_NAMES)
@@ -318,3 +325,4 @@ def test_prism_accepts_bearer_only_requests(prisms: dict[str, Prism], endpoint: 
     rows = [ok_row(endpoint, SANDBOX_IDS, "bearer", i) for i in range(4)]
     transport = _send(prism, endpoint, rows, access_token=SANDBOX_TOKEN)
     _check(prism, transport, log_from, expected_requests=1)
+    assert not any("hapikey" in names for names in transport.query_names)

@@ -5,10 +5,12 @@ through the public blocking client and checks every input's outcome. The
 cassettes were recorded by these same tests (``--record-mode=rewrite``)
 against the sandbox or, with ``HUBSPOT_CONTRACT_TARGET=hubspot``, real HubSpot.
 
-Endpoints are named ``<endpoint>-<API version>``. Timeline 2026-03 accepts a
-batch all or none: it has no partial failure within a 2xx, and its
-``conflict_409_isolated`` scenario (an occurrence id that already exists)
-takes the place of ``partial_failure``.
+Endpoints are named ``<endpoint>-<API version>``. Timeline 2026-03 and 2026-09
+accept a batch all or none: they have no partial failure within a 2xx, and
+their ``conflict_409_isolated`` scenario (an occurrence id that already
+exists) takes the place of ``partial_failure``. Webhooks 2026-09 takes OAuth
+bearer tokens only: its tests run without a developer API key, so its 401 /
+403 concern the bearer token.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from contract_support import (
     MISSING_COMMUNICATION,
     MISSING_PREFERENCE_SUBSCRIPTION,
     MISSING_WEBHOOK_SUBSCRIPTION,
+    OCCURRENCE_ENDPOINTS,
     endpoints_for,
     limited_token,
     raw_key,
@@ -45,22 +48,29 @@ S, F, N = OutcomeStatus.SUCCEEDED, OutcomeStatus.FAILED, OutcomeStatus.NOT_SENT
 PARTIAL = {
     "webhooks-v3": (207, "SUBSCRIPTION_ID_NOT_FOUND"),
     "webhooks-2026-03": (207, "SUBSCRIPTION_ID_NOT_FOUND"),
+    "webhooks-2026-09": (207, "SUBSCRIPTION_ID_NOT_FOUND"),
     "communications-v3": (207, "OBJECT_NOT_FOUND"),
     "communications-2026-03": (207, "OBJECT_NOT_FOUND"),
+    "communications-2026-09": (207, "OBJECT_NOT_FOUND"),
     "statuses-v4": (200, "OBJECT_NOT_FOUND"),  # status writes: errors inside a 200
     "statuses-2026-03": (200, "OBJECT_NOT_FOUND"),
+    "statuses-2026-09": (200, "OBJECT_NOT_FOUND"),
     "timeline-v3": (207, "OBJECT_ALREADY_EXISTS"),
 }
 # the generated model each endpoint's results are parsed into
 RESULT_MODEL = {
     "webhooks-v3": "SubscriptionResponse",
     "webhooks-2026-03": "Webhooks202603SubscriptionResponse",
+    "webhooks-2026-09": "Webhooks202609SubscriptionResponse",
     "communications-v3": "SimplePublicObject",
     "communications-2026-03": "CrmCommunications202603SimplePublicObject",
+    "communications-2026-09": "CrmCommunications202609SimplePublicObject",
     "statuses-v4": "PublicStatus",
     "statuses-2026-03": "PublicStatus",
+    "statuses-2026-09": "PublicStatus",
     "timeline-v3": "TimelineEventResponse",
     "timeline-2026-03": "AppEventOccurrence",
+    "timeline-2026-09": "AppEventOccurrence",
 }
 
 
@@ -91,7 +101,7 @@ def check_success(endpoint: str, row: dict[str, Any], outcome: Outcome) -> None:
     elif endpoint.startswith("statuses"):
         assert raw["status"] == row["statusState"]
         assert raw["channel"] == "EMAIL"
-    elif endpoint == "timeline-2026-03":
+    elif endpoint in OCCURRENCE_ENDPOINTS:
         assert raw["eventTypeName"] == row["eventTypeName"]
         assert str(raw["objectId"]) == row["objectId"]
         assert raw["properties"] == row["properties"]
@@ -140,10 +150,13 @@ def test_partial_failure(contract: Any, endpoint: str) -> None:
     named = {
         "webhooks-v3": ("subscriptionIds", str(MISSING_WEBHOOK_SUBSCRIPTION)),
         "webhooks-2026-03": ("subscriptionIds", str(MISSING_WEBHOOK_SUBSCRIPTION)),
+        "webhooks-2026-09": ("subscriptionIds", str(MISSING_WEBHOOK_SUBSCRIPTION)),
         "communications-v3": ("ids", MISSING_COMMUNICATION),
         "communications-2026-03": ("ids", MISSING_COMMUNICATION),
+        "communications-2026-09": ("ids", MISSING_COMMUNICATION),
         "statuses-v4": ("subscriptionIds", str(MISSING_PREFERENCE_SUBSCRIPTION)),
         "statuses-2026-03": ("subscriptionIds", str(MISSING_PREFERENCE_SUBSCRIPTION)),
+        "statuses-2026-09": ("subscriptionIds", str(MISSING_PREFERENCE_SUBSCRIPTION)),
         "timeline-v3": ("id", str(rows[2].get("id"))),
     }[endpoint]
     assert named[1] in context[named[0]]  # HubSpot's error names the input; the library tied it to it
