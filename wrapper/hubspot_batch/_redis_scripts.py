@@ -1,0 +1,294 @@
+"""The Lua scripts that keep the shared window, the arguments each takes, and their registration.
+
+Each script is one atomic step on the Redis server (see :mod:`._redis_limiter`
+for the rules they keep). The server's ``TIME`` is the one clock of every
+worker. A script is called through a :class:`ScriptCall` (its keys and
+arguments in the order the Lua reads them, built by the ``*_call`` functions
+next to it) and run by a :class:`ScriptCache`, which registers each script
+once per client: redis-py sends ``EVALSHA`` and loads the script when the
+server lacks it (after a restart or a ``SCRIPT FLUSH``).
+
+Numbers of seconds travel as ``"%.6f"`` strings (:func:`as_seconds`), absent
+values as ``""`` (:func:`as_optional`), which the Lua reads as ``nil``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from ._limiter import RateLimitHeaders
+from ._redis_keys import BudgetKeys
+
+__all__ = [
+    "CONF_TTL",
+    "DAILY_TTL",
+    "OBSERVE",
+    "RATE_LIMITED",
+    "RESERVE",
+    "USAGE",
+    "Script",
+    "ScriptCache",
+    "ScriptCall",
+    "as_optional",
+    "as_seconds",
+    "observe_call",
+    "rate_limited_call",
+    "reserve_call",
+    "usage_call",
+]
+
+DAILY_TTL = 2 * 86_400
+"""Seconds a day's counter is kept."""
+
+CONF_TTL = 7 * 86_400
+"""Seconds what was learned is kept after its last use."""
+
+# Lua: the one clock is the server's TIME; scores are written as "%.6f" strings
+# so that what is stored is exactly what is returned.
+_PRELUDE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local function fmt(x) return string.format('%.6f', x) end
+local function settings(conf_key, default_limit, default_interval, cap)
+  local conf = redis.call('HMGET', conf_key, 'max', 'interval', 'paused_until')
+  local limit = tonumber(conf[1]) or default_limit
+  if cap and cap < limit then limit = cap end
+  if limit < 1 then limit = 1 end
+  local interval = tonumber(conf[2]) or default_interval
+  return limit, interval, tonumber(conf[3])
+end
+-- Book `count` sends at `score` (foreign usage or a 429); returns how many were booked.
+local function fill(window_key, score, count, prefix)
+  if count <= 0 then return 0 end
+  local args = {}
+  local at = fmt(score)
+  for i = 1, count do
+    args[#args + 1] = at
+    args[#args + 1] = prefix .. i
+  end
+  redis.call('ZADD', window_key, unpack(args))
+  return count
+end
+"""
+
+# KEYS: window, conf, daily. ARGV: default limit, default interval, cap ('' = none),
+# margin, member, daily ttl, conf ttl.
+_RESERVE_LUA = (
+    _PRELUDE
+    + """
+local limit, interval, paused = settings(KEYS[2], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))
+local margin = tonumber(ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', fmt(now - 2 * interval))
+local at = now
+if paused and paused > at then at = paused end
+local n = redis.call('ZCARD', KEYS[1])
+if n > 0 then
+  local newest = tonumber(redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')[2])
+  if newest > at then at = newest end
+  if n >= limit then
+    local oldest_needed = tonumber(redis.call('ZRANGE', KEYS[1], n - limit, n - limit, 'WITHSCORES')[2])
+    local free = oldest_needed + interval + margin
+    if free > at then at = free end
+  end
+end
+local slot = fmt(at)
+redis.call('ZADD', KEYS[1], slot, ARGV[5])
+redis.call('PEXPIRE', KEYS[1], math.ceil((at - now + 2 * interval) * 1000) + 60000)
+local daily = redis.call('INCR', KEYS[3])
+if daily == 1 then redis.call('EXPIRE', KEYS[3], tonumber(ARGV[6])) end
+redis.call('EXPIRE', KEYS[2], tonumber(ARGV[7]))
+return {slot, fmt(now), tostring(limit), fmt(interval), daily}
+"""
+)
+
+# KEYS: window, conf. ARGV: max, remaining, interval ms, sent_at, fill member prefix,
+# daily, daily remaining, default interval, conf ttl, the booking's member.
+_OBSERVE_LUA = (
+    _PRELUDE
+    + """
+local hmax = tonumber(ARGV[1])
+local remaining = tonumber(ARGV[2])
+local interval_ms = tonumber(ARGV[3])
+local sent_at = tonumber(ARGV[4])
+local interval = tonumber(redis.call('HGET', KEYS[2], 'interval')) or tonumber(ARGV[8])
+if interval_ms and interval_ms > 0 then
+  interval = interval_ms / 1000
+  redis.call('HSET', KEYS[2], 'interval', fmt(interval))
+end
+if hmax and hmax > 0 then redis.call('HSET', KEYS[2], 'max', tostring(hmax)) end
+if tonumber(ARGV[6]) then redis.call('HSET', KEYS[2], 'daily', ARGV[6]) end
+if tonumber(ARGV[7]) then redis.call('HSET', KEYS[2], 'daily_remaining', ARGV[7], 'daily_seen_at', fmt(now)) end
+redis.call('EXPIRE', KEYS[2], tonumber(ARGV[9]))
+-- HubSpot counted the request at the latest when it answered: book it then
+local booked = redis.call('ZSCORE', KEYS[1], ARGV[10])
+if booked and tonumber(booked) < now then redis.call('ZADD', KEYS[1], fmt(now), ARGV[10]) end
+local missing = 0
+if remaining and hmax and hmax > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', fmt(now - 2 * interval))
+  local ours = redis.call('ZCOUNT', KEYS[1], '(' .. fmt(sent_at - interval), fmt(now))
+  if remaining < 0 then remaining = 0 end
+  missing = hmax - ours - remaining
+  if missing > hmax then missing = hmax end
+  missing = fill(KEYS[1], sent_at, missing, ARGV[5])
+end
+return missing
+"""
+)
+
+# KEYS: window, conf. ARGV: default limit, default interval, cap, retry_after ('' = none),
+# fill member prefix.
+_RATE_LIMITED_LUA = (
+    _PRELUDE
+    + """
+local limit, interval, paused = settings(KEYS[2], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', fmt(now - 2 * interval))
+local used = redis.call('ZCOUNT', KEYS[1], '(' .. fmt(now - interval), fmt(now))
+local missing = limit - used
+missing = fill(KEYS[1], now, missing, ARGV[5])
+local retry_after = tonumber(ARGV[4])
+if retry_after then
+  local until_ = now + retry_after
+  if not paused or until_ > paused then redis.call('HSET', KEYS[2], 'paused_until', fmt(until_)) end
+end
+return missing
+"""
+)
+
+# KEYS: window, conf, daily. Returns now, bookings in the window ending now, bookings
+# after now, the conf hash (flat) and the day's count.
+_USAGE_LUA = (
+    _PRELUDE
+    + """
+local interval = tonumber(redis.call('HGET', KEYS[2], 'interval')) or tonumber(ARGV[1])
+local used = redis.call('ZCOUNT', KEYS[1], '(' .. fmt(now - interval), fmt(now))
+local ahead = redis.call('ZCOUNT', KEYS[1], '(' .. fmt(now), '+inf')
+return {fmt(now), used, ahead, redis.call('HGETALL', KEYS[2]), tonumber(redis.call('GET', KEYS[3]) or '0')}
+"""
+)
+
+
+@attrs.frozen(slots=True)
+class Script:
+    """One Lua script: ``name`` (its cache key per client) and its source."""
+
+    name: str
+    lua: str = attrs.field(repr=False)
+
+
+RESERVE = Script("reserve", _RESERVE_LUA)
+"""Drop old bookings, book the earliest slot allowed, count the day: ``[slot, now, limit, interval, daily]``."""
+
+OBSERVE = Script("observe", _OBSERVE_LUA)
+"""Store what an answer's headers teach, move the booking to the answer's time, book foreign usage."""
+
+RATE_LIMITED = Script("limited", _RATE_LIMITED_LUA)
+"""A 429: fill the window ending now and store a ``Retry-After`` pause."""
+
+USAGE = Script("usage", _USAGE_LUA)
+"""Read the budget: ``[now, used, ahead, conf hash (flat), daily count]``."""
+
+
+@attrs.frozen(slots=True)
+class ScriptCall:
+    """A script with its ``KEYS`` and ``ARGV``, ready to run."""
+
+    script: Script
+    keys: tuple[str, ...]
+    args: tuple[str | int, ...]
+
+
+def as_seconds(value: float) -> str:
+    """A number of seconds as the scripts read and write it (``"%.6f"``)."""
+    return f"{value:.6f}"
+
+
+def as_optional(value: int | None) -> str:
+    """An optional number as a script argument: ``""`` (``nil`` in Lua) when absent."""
+    return "" if value is None else str(value)
+
+
+def reserve_call(
+    keys: BudgetKeys, day: str, *, limit: int, interval: float, cap: int | None, margin: float, member: str
+) -> ScriptCall:
+    """Book the next send as ``member`` (``limit`` and ``interval`` until others are learned; ``cap`` bounds them)."""
+    args = (limit, as_seconds(interval), as_optional(cap), as_seconds(margin), member, DAILY_TTL, CONF_TTL)
+    return ScriptCall(RESERVE, (keys.window, keys.conf, keys.daily(day)), args)
+
+
+def observe_call(
+    keys: BudgetKeys,
+    headers: RateLimitHeaders,
+    *,
+    sent_at: float,
+    fill_prefix: str,
+    default_interval: float,
+    member: str,
+) -> ScriptCall:
+    """Share what ``headers`` teach about the send booked as ``member`` at ``sent_at`` (server clock)."""
+    args = (
+        as_optional(headers.max),
+        as_optional(headers.remaining),
+        as_optional(headers.interval_ms),
+        as_seconds(sent_at),
+        fill_prefix,
+        as_optional(headers.daily),
+        as_optional(headers.daily_remaining),
+        as_seconds(default_interval),
+        CONF_TTL,
+        member,
+    )
+    return ScriptCall(OBSERVE, (keys.window, keys.conf), args)
+
+
+def rate_limited_call(
+    keys: BudgetKeys,
+    *,
+    limit: int,
+    interval: float,
+    cap: int | None,
+    retry_after: float | None,
+    fill_prefix: str,
+) -> ScriptCall:
+    """Fill the window after a 429 (members named from ``fill_prefix``) and pause until ``retry_after``."""
+    pause = "" if retry_after is None else as_seconds(retry_after)
+    args = (limit, as_seconds(interval), as_optional(cap), pause, fill_prefix)
+    return ScriptCall(RATE_LIMITED, (keys.window, keys.conf), args)
+
+
+def usage_call(keys: BudgetKeys, day: str, *, default_interval: float) -> ScriptCall:
+    """Read the budget and ``day``'s count (``default_interval`` until one is learned)."""
+    return ScriptCall(USAGE, (keys.window, keys.conf, keys.daily(day)), (as_seconds(default_interval),))
+
+
+class ScriptCache:
+    """The scripts registered on each client, so that each is registered (hashed) once per client.
+
+    :meth:`run` returns what the client's call returns: the answer for a
+    blocking client, an awaitable for a ``redis.asyncio`` one.
+    """
+
+    def __init__(self) -> None:
+        self._registered: dict[tuple[int, str], Any] = {}
+
+    def __len__(self) -> int:
+        return len(self._registered)
+
+    def run(self, client: Any, call: ScriptCall) -> Any:
+        """Run ``call`` on ``client`` (``EVALSHA``, loading the script when the server lacks it)."""
+        cache_key = (id(client), call.script.name)
+        script = self._registered.get(cache_key)
+        if script is None:
+            script = self._registered[cache_key] = client.register_script(call.script.lua)
+        return script(keys=list(call.keys), args=list(call.args), client=client)
+
+    def clear(self) -> None:
+        """Forget every registration (the clients are gone)."""
+        self._registered.clear()
+
+    def copy(self) -> ScriptCache:
+        """A cache with the same registrations, independent of this one."""
+        twin = ScriptCache()
+        twin._registered = dict(self._registered)
+        return twin
