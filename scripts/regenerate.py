@@ -101,6 +101,18 @@ def _rewrite_refs(node: Json, renames: dict[tuple[str, str], str]) -> Json:
     return node
 
 
+def _rename_security(doc: Json, renames: dict[tuple[str, str], str]) -> Json:
+    """Security requirements name their schemes (not by ``$ref``): follow the schemes' renames there too."""
+    schemes = {old: new for (kind, old), new in renames.items() if kind == "securitySchemes"}
+    if not schemes:
+        return doc
+    holders = [doc] + [op for item in doc.get("paths", {}).values() for op in item.values() if isinstance(op, dict)]
+    for holder in holders:
+        if isinstance(holder.get("security"), list):
+            holder["security"] = [{schemes.get(k, k): v for k, v in r.items()} for r in holder["security"]]
+    return doc
+
+
 def _without_descriptions(node: Json) -> Json:
     if isinstance(node, dict):
         return {k: _without_descriptions(v) for k, v in node.items() if k not in ("description", "example")}
@@ -127,7 +139,7 @@ def merge(documents: list[tuple[str, Json]]) -> Json:
     while True:
         renamed = []
         for i, (spec_name, doc) in enumerate(documents):
-            doc = _rewrite_refs(copy.deepcopy(doc), renames[i])
+            doc = _rename_security(_rewrite_refs(copy.deepcopy(doc), renames[i]), renames[i])
             for (kind, old), new in renames[i].items():
                 if new in doc["components"][kind]:
                     raise SystemExit(

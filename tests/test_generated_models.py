@@ -2,12 +2,14 @@
 
 The example bodies come from HubSpot's reference pages (``../shared/seeds``,
 copied into ``tests/fixtures/seed_examples`` so the tests run without them),
-from the ``example`` values in ``specs/*.json`` and, for the 2026-03 specs that
-have no reference page, from hand-written bodies in
-``tests/fixtures/examples_2026_03``. A client generated from the unmodified
+from the ``example`` values in ``specs/*.json`` and, for the 2026-03 and
+2026-09 specs that have no reference page, from hand-written bodies in
+``tests/fixtures/examples_2026_03`` and ``tests/fixtures/examples_2026_09``.
+A client generated from the unmodified
 descriptions fails on several of them (unknown ``eventType``, 207 errors
 without ``errors``/``links``, string ``subCategory``, string
-``ErrorDetail.context``, bodiless timeline 400/409); these tests keep the
+``ErrorDetail.context``, bodiless timeline 400/409, string-only 2026-09
+communications property values); these tests keep the
 overrides honest. Every example is also validated against the response schema
 of its status in ``specs/*.json`` with ``jsonschema``.
 """
@@ -31,19 +33,24 @@ from hubspot_batch_api import models as m
 from hubspot_batch_api.api.communications import (
     batch_update_communications,
     batch_update_communications_2026_03,
+    batch_update_communications_2026_09,
 )
 from hubspot_batch_api.api.subscription_statuses import (
     batch_write_subscription_statuses,
     batch_write_subscription_statuses_2026_03,
+    batch_write_subscription_statuses_2026_09,
 )
 from hubspot_batch_api.api.timeline import (
     batch_create_timeline_events,
     batch_create_timeline_events_2026_03,
+    batch_create_timeline_events_2026_09,
 )
 from hubspot_batch_api.api.webhooks import (
     batch_update_webhook_subscriptions_2026_03,
+    batch_update_webhook_subscriptions_2026_09,
     batch_update_webhook_subscriptions_v3,
 )
+from hubspot_batch_api.types import Unset
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
@@ -52,15 +59,25 @@ SEEDS = ROOT.parent / "shared" / "seeds"
 FIXTURES = ROOT / "tests" / "fixtures"
 SEED_COPIES = FIXTURES / "seed_examples"
 EXAMPLES_2026_03 = FIXTURES / "examples_2026_03"
+EXAMPLES_2026_09 = FIXTURES / "examples_2026_09"
 SOURCES = yaml.safe_load((ROOT / "specs" / "sources.yaml").read_text(encoding="utf-8"))["specs"]
 SPEC_NAMES = [entry["name"] for entry in SOURCES]
 
-# Specs that HubSpot's reference pages (the seeds) do not cover. Their example
-# bodies are hand-written in tests/fixtures/examples_2026_03 instead. This list
-# is asserted below to be exactly these three 2026-03 additions: a spec added to
-# sources.yaml later must bring a seed page or be added here on purpose, with
-# hand-written examples.
-SPECS_WITHOUT_SEED_PAGE = ["crm-communications-2026-03", "communication-preferences-2026-03", "timeline-2026-03"]
+# Specs that HubSpot's reference pages (the seeds) do not cover, and the folder
+# their hand-written example bodies live in (one folder per API version). This
+# table is asserted below to be exactly the 2026-03 and 2026-09 additions: a
+# spec added to sources.yaml later must bring a seed page or be added here on
+# purpose, with hand-written examples.
+HAND_WRITTEN_EXAMPLES: dict[str, Path] = {
+    "crm-communications-2026-03": EXAMPLES_2026_03,
+    "communication-preferences-2026-03": EXAMPLES_2026_03,
+    "timeline-2026-03": EXAMPLES_2026_03,
+    "webhooks-2026-09": EXAMPLES_2026_09,
+    "crm-communications-2026-09": EXAMPLES_2026_09,
+    "communication-preferences-2026-09": EXAMPLES_2026_09,
+    "timeline-2026-09": EXAMPLES_2026_09,
+}
+SPECS_WITHOUT_SEED_PAGE = list(HAND_WRITTEN_EXAMPLES)
 SEEDED_SPECS = [name for name in SPEC_NAMES if name not in SPECS_WITHOUT_SEED_PAGE]
 
 
@@ -125,7 +142,12 @@ def seed_response(name: str) -> Any:
 
 def example_response(name: str, status: int | str) -> Any:
     """Hand-written response body of a spec without a seed page."""
-    return json.loads((EXAMPLES_2026_03 / f"{name}.{status}.json").read_text(encoding="utf-8"))
+    return json.loads((HAND_WRITTEN_EXAMPLES[name] / f"{name}.{status}.json").read_text(encoding="utf-8"))
+
+
+def example_file(name: str, status: int | str) -> str:
+    """Where that body lives, relative to tests/fixtures (as DISPATCH names it)."""
+    return f"{HAND_WRITTEN_EXAMPLES[name].name}/{name}.{status}.json"
 
 
 def fixture(relative: str) -> Any:
@@ -204,13 +226,22 @@ def test_committed_seed_copies_match_the_seeds() -> None:
         assert committed[filename] == body, f"{filename} differs from its seed; refresh with write_seed_copies()"
 
 
-def test_specs_without_seed_page_are_exactly_the_2026_03_additions() -> None:
+def test_specs_without_seed_page_are_exactly_the_2026_03_and_2026_09_additions() -> None:
     assert SPECS_WITHOUT_SEED_PAGE == [
         "crm-communications-2026-03",
         "communication-preferences-2026-03",
         "timeline-2026-03",
+        "webhooks-2026-09",
+        "crm-communications-2026-09",
+        "communication-preferences-2026-09",
+        "timeline-2026-09",
     ]
     assert set(SPECS_WITHOUT_SEED_PAGE) <= set(SPEC_NAMES)
+    # Each version's hand-written bodies sit in that version's folder.
+    versions = {entry["name"]: entry["api_version"] for entry in SOURCES}
+    for name, folder in HAND_WRITTEN_EXAMPLES.items():
+        assert folder.name == f"examples_{versions[name].replace('-', '_')}", name
+        assert (folder / "README.md").is_file(), folder
     assert SEEDED_SPECS == [
         "webhooks-v3",
         "webhooks-2026-03",
@@ -231,12 +262,23 @@ def test_seeded_specs_have_seed_examples() -> None:
 
 
 def test_specs_without_seed_page_have_hand_written_examples() -> None:
-    # A request body and a response body for every documented status.
+    # A request body and a response body for every documented status, and
+    # nothing else: no file for an undocumented status or another spec.
     for name in SPECS_WITHOUT_SEED_PAGE:
-        assert (EXAMPLES_2026_03 / f"{name}.request.json").is_file(), name
+        folder = HAND_WRITTEN_EXAMPLES[name]
+        assert (folder / f"{name}.request.json").is_file(), name
         for code in documented_statuses(name):
-            assert (EXAMPLES_2026_03 / f"{name}.{code}.json").is_file(), f"{name} {code}"
-    covered = {p.name.split(".", 1)[0] for p in EXAMPLES_2026_03.glob("*.json")}
+            assert (folder / f"{name}.{code}.json").is_file(), f"{name} {code}"
+    for folder in (EXAMPLES_2026_03, EXAMPLES_2026_09):
+        found = {p.name for p in folder.glob("*.json")}
+        expected = {
+            f"{name}.{kind}.json"
+            for name, home in HAND_WRITTEN_EXAMPLES.items()
+            if home == folder
+            for kind in ["request", *documented_statuses(name)]
+        }
+        assert found == expected, folder.name
+    covered = {p.name.split(".", 1)[0] for f in (EXAMPLES_2026_03, EXAMPLES_2026_09) for p in f.glob("*.json")}
     assert covered == set(SPECS_WITHOUT_SEED_PAGE)
 
 
@@ -398,7 +440,7 @@ def test_rate_limit_error_body() -> None:
     assert parsed.to_dict() == body
 
 
-# --------------------------------------------------------------------------- hand-written 2026-03 examples
+# --------------------------------------------------------------------------- hand-written 2026-03 / 2026-09 examples
 
 
 # (spec, status, model the body must parse with); every documented status of
@@ -411,6 +453,14 @@ EXAMPLE_MODELS: list[tuple[str, int, type[Any]]] = [
     ("timeline-2026-03", 200, m.BatchResponseAppEventOccurrence),
     ("timeline-2026-03", 400, m.Error),
     ("timeline-2026-03", 409, m.Error),
+    ("webhooks-2026-09", 200, m.Webhooks202609BatchResponseSubscriptionResponse),
+    ("webhooks-2026-09", 207, m.Webhooks202609BatchResponseSubscriptionResponseWithErrors),
+    ("crm-communications-2026-09", 200, m.CrmCommunications202609BatchResponseSimplePublicObject),
+    ("crm-communications-2026-09", 207, m.CrmCommunications202609BatchResponseSimplePublicObjectWithErrors),
+    ("communication-preferences-2026-09", 200, m.BatchResponsePublicStatus),
+    ("timeline-2026-09", 200, m.BatchResponseAppEventOccurrence),
+    ("timeline-2026-09", 400, m.Error),
+    ("timeline-2026-09", 409, m.Error),
 ]
 
 
@@ -514,6 +564,187 @@ def test_timeline_2026_03_rejections_are_json_errors(status: int, category: str,
     assert parsed.correlation_id == body["correlationId"]
 
 
+def test_communications_2026_09_results_with_url_warnings_and_history() -> None:
+    body = example_response("crm-communications-2026-09", 200)
+    parsed = m.CrmCommunications202609BatchResponseSimplePublicObject.from_dict(body)
+    assert parsed.status == "COMPLETE"
+    first, second = parsed.results
+    assert type(first) is m.CrmCommunications202609SimplePublicObject
+    assert first.url == "https://app.hubspot.com/contacts/4410938/record/0-18/81604413725"
+    assert first.object_write_trace_id == "onboarding-2026-09-14-7"
+    assert first.archived is False
+    # warnings[]: typed entries with all three fields.
+    (warning,) = first.warnings
+    assert type(warning) is m.PublicObjectWarning
+    assert warning.category == "READ_ONLY_PROPERTY_IGNORED"
+    assert warning.message.startswith('Property "hs_communication_logged_from" is set by HubSpot')
+    assert type(warning.context) is m.PublicObjectWarningContext
+    assert warning.context.additional_properties == {"propertyName": "hs_communication_logged_from", "sentValue": "CRM"}
+    # propertiesWithHistory: ValueWithTimestamp entries, every field typed.
+    assert type(first.properties_with_history) is m.CrmCommunications202609SimplePublicObjectPropertiesWithHistory
+    latest, original = first.properties_with_history["hs_communication_body"]
+    assert type(latest) is m.ValueWithTimestamp
+    assert latest.value == first.properties["hs_communication_body"]
+    assert latest.source_type == "INTEGRATION"
+    assert latest.timestamp == dt.datetime(2026, 9, 14, 11, 20, 3, 871000, tzinfo=dt.UTC)
+    assert (latest.source_id, latest.source_label) == ("3310457", "Onboarding Sync")
+    assert latest.updated_by_user_id == 70331842
+    assert type(latest.updated_by_user_id) is int
+    assert (original.source_type, original.updated_by_user_id) == ("CRM_UI", 61224307)
+    assert original.timestamp < latest.timestamp
+    # A cleared property comes back as null (override communications-2026-09-null-property-values);
+    # the second record was asked for no history and gave no warnings.
+    assert second.properties["hs_communication_body"] is None
+    assert second.properties["external_message_id"] == "li-msg-20260914-0113"
+    assert isinstance(second.properties_with_history, Unset)
+    assert isinstance(second.warnings, Unset)
+    assert not {"propertiesWithHistory", "warnings"} & set(second.to_dict())
+    assert parsed.completed_at == dt.datetime(2026, 9, 14, 11, 20, 3, 915000, tzinfo=dt.UTC)
+
+
+def test_communications_2026_09_models_differ_from_2026_03() -> None:
+    # 2026-09 adds warnings to the record; 2026-03's record has none.
+    assert "warnings" in m.CrmCommunications202609SimplePublicObject.__annotations__
+    assert "warnings" not in m.CrmCommunications202603SimplePublicObject.__annotations__
+    # And it splits the envelopes: a plain 200 (no errors) and a separate 207 model.
+    assert "errors" not in m.CrmCommunications202609BatchResponseSimplePublicObject.__annotations__
+    assert "errors" in m.CrmCommunications202609BatchResponseSimplePublicObjectWithErrors.__annotations__
+    # A 2026-03 body (errors inside its 200) still lands in a 2026-09 207 model.
+    body = example_response("crm-communications-2026-03", 207)
+    parsed = m.CrmCommunications202609BatchResponseSimplePublicObjectWithErrors.from_dict(body)
+    assert parsed.num_errors == 2
+
+
+def test_communications_2026_09_partial_failure() -> None:
+    body = example_response("crm-communications-2026-09", 207)
+    assert all("errors" not in e and "links" not in e for e in body["errors"])
+    parsed = m.CrmCommunications202609BatchResponseSimplePublicObjectWithErrors.from_dict(body)
+    assert parsed.num_errors == len(parsed.errors) == 2
+    (updated,) = parsed.results
+    assert type(updated) is m.CrmCommunications202609SimplePublicObject
+    assert updated.url == "https://app.hubspot.com/contacts/4410938/record/0-18/81604413725"
+    not_found, invalid = parsed.errors
+    assert not_found.category == "OBJECT_NOT_FOUND"
+    assert not_found.context.additional_properties == {"ids": ["li-msg-20260914-0113"]}
+    assert isinstance(not_found.sub_category, Unset)
+    assert invalid.sub_category == "INVALID_OPTION"
+    assert "errors" not in invalid.to_dict() and "links" not in invalid.to_dict()
+
+
+def test_webhooks_2026_09_results() -> None:
+    body = example_response("webhooks-2026-09", 200)
+    assert "status" not in body
+    parsed = m.Webhooks202609BatchResponseSubscriptionResponse.from_dict(body)
+    changed, custom = parsed.results
+    assert type(changed) is m.Webhooks202609SubscriptionResponse
+    assert (changed.id, changed.active) == ("1843201", True)
+    assert (changed.event_type_name, changed.object_type_id) == ("contact.propertyChange", "0-1")
+    assert changed.property_name == "lifecyclestage"
+    assert changed.event_type == "contact.propertyChange"
+    assert changed.created_at == dt.datetime(2026, 8, 21, 13, 2, 44, 512000, tzinfo=dt.UTC)
+    # No `eventType` (override webhooks-2026-03-result-event-type-optional covers 2026-09 too).
+    assert (custom.event_type_name, custom.object_type_id, custom.active) == ("object.creation", "2-28411634", False)
+    assert isinstance(custom.event_type, Unset)
+    assert isinstance(custom.property_name, Unset)
+    assert "eventType" not in custom.to_dict()
+    # No `status` in the envelope (override webhooks-2026-03-batch-status-optional).
+    assert isinstance(parsed.status, Unset)
+    assert "status" not in parsed.to_dict()
+    assert isinstance(parsed.errors, Unset)
+    assert parsed.completed_at == dt.datetime(2026, 9, 14, 10, 5, 31, 259000, tzinfo=dt.UTC)
+
+
+def test_webhooks_2026_09_partial_failure() -> None:
+    body = example_response("webhooks-2026-09", 207)
+    parsed = m.Webhooks202609BatchResponseSubscriptionResponseWithErrors.from_dict(body)
+    assert parsed.status == "COMPLETE"
+    assert [r.id for r in parsed.results] == ["1843201"]
+    (error,) = parsed.errors
+    assert error.sub_category == "SubscriptionErrors.SUBSCRIPTION_IDS_NOT_FOUND"
+    assert error.context.additional_properties == {"subscriptionIds": ["1843299"]}
+    assert parsed.num_errors == 1
+
+
+def test_webhooks_2026_09_errors_inside_a_200_are_kept() -> None:
+    # Override webhooks-2026-09-errors-in-200: an older 2026-09 description
+    # reports failures inside the 200; the 200 model must keep them typed.
+    body = example_response("webhooks-2026-09", 207)
+    assert schema_errors("webhooks-2026-09", 200, body) == []
+    result = _build(batch_update_webhook_subscriptions_2026_09, 200, body)
+    assert type(result.parsed) is m.Webhooks202609BatchResponseSubscriptionResponse
+    assert result.parsed.num_errors == 1
+    assert result.parsed.errors[0].context.additional_properties == {"subscriptionIds": ["1843299"]}
+    assert normalise(result.parsed.to_dict()) == normalise(body)
+
+
+def test_statuses_2026_09_results_keep_int64_ids_and_business_unit() -> None:
+    body = example_response("communication-preferences-2026-09", 200)
+    parsed = m.BatchResponsePublicStatus.from_dict(body)
+    unsubscribed, subscribed = parsed.results
+    # int64 natively in 2026-09 (no override needed).
+    assert unsubscribed.subscription_id == 31800427716 > 2**31
+    assert type(unsubscribed.subscription_id) is int
+    assert unsubscribed.to_dict()["subscriptionId"] == 31800427716
+    assert unsubscribed.business_unit_id == subscribed.business_unit_id == 2718204
+    assert unsubscribed.subscription_name == "Service notices (EMEA)"
+    assert (unsubscribed.status, unsubscribed.set_status_success_reason) == (
+        "UNSUBSCRIBED",
+        "REQUESTED_CHANGE_OCCURRED",
+    )
+    assert unsubscribed.timestamp == dt.datetime(2026, 9, 15, 8, 41, 9, 532000, tzinfo=dt.UTC)
+    assert (subscribed.legal_basis, subscribed.status) == ("PERFORMANCE_OF_CONTRACT", "SUBSCRIBED")
+    assert parsed.num_errors == 1
+    assert parsed.errors[0].context.additional_properties == {"subscriptionIds": ["4567"]}
+
+
+def test_timeline_2026_09_occurrence_with_every_field() -> None:
+    body = example_response("timeline-2026-09", 200)
+    # The first result carries every field AppEventOccurrence declares.
+    schema = load_spec("timeline-2026-09")["components"]["schemas"]["AppEventOccurrence"]
+    assert set(body["results"][0]) == set(schema["properties"])
+    parsed = m.BatchResponseAppEventOccurrence.from_dict(body)
+    full, by_object = parsed.results
+    assert type(full) is m.AppEventOccurrence
+    assert (full.event_type_name, full.id) == ("pe1234_renewal_call_booked", "occ-2026-09-0001")
+    assert (full.email, full.utk, full.domain) == (
+        "mara.jensen@example.com",
+        "8f2d9c4b71e05a36d1c7b0e94a2f6183",
+        "jensen-logistics.example.com",
+    )
+    assert (full.object_id, full.object_type_fully_qualified_name) == ("62", "0-1")
+    assert full.timestamp == dt.datetime(2026, 9, 16, 14, 0, tzinfo=dt.UTC)
+    assert full.properties.additional_properties == {"plan": "enterprise", "seats": "40", "call_owner": "R. Okafor"}
+    assert full.extra_data.additional_properties["booking"] == {"source": "pricing page", "minutesBefore": 30}
+    assert type(full.timeline_i_frame) is m.TimelineEventIFrame
+    frame = full.timeline_i_frame
+    assert (frame.link_label, frame.header_label, frame.width, frame.height) == (
+        "Open booking",
+        "Renewal call",
+        720,
+        480,
+    )
+    assert frame.url == "https://example.com/bookings/occ-2026-09-0001"
+    assert (by_object.object_id, by_object.object_type_fully_qualified_name) == ("1904", "0-2")
+    assert isinstance(by_object.email, Unset)
+    assert by_object.properties.additional_properties == {}
+    assert not {"eventTemplateId", "tokens"} & set(full.to_dict())
+
+
+@pytest.mark.parametrize(
+    ("status", "category", "ids"),
+    [(400, "VALIDATION_ERROR", ["occ-2026-09-0003"]), (409, "CONFLICT", ["occ-2026-09-0001"])],
+)
+def test_timeline_2026_09_rejections_are_json_errors(status: int, category: str, ids: list[str]) -> None:
+    # Overrides timeline-2026-09-400-body / -409-body.
+    body = example_response("timeline-2026-09", status)
+    result = _build(batch_create_timeline_events_2026_09, status, body)
+    assert type(result.parsed) is m.Error
+    assert result.parsed.category == category
+    assert "none were accepted" in result.parsed.message
+    assert result.parsed.context.additional_properties["ids"] == ids
+    assert result.parsed.correlation_id == body["correlationId"]
+
+
 def _broken(name: str, status: int, change: Any) -> Any:
     body = example_response(name, status)
     change(body)
@@ -540,6 +771,56 @@ BROKEN_EXAMPLES = [
     ("timeline-2026-03", 200, lambda b: b["results"][0]["properties"].update(seats=12), "results/0/properties/seats"),
     ("timeline-2026-03", 200, lambda b: b["results"][0]["timelineIFrame"].pop("url"), "results/0/timelineIFrame"),
     ("timeline-2026-03", 409, lambda b: b.update(context=["occ-2026-03-0001"]), "context"),
+    ("webhooks-2026-09", 200, lambda b: b["results"][0].pop("createdAt"), "results/0"),
+    ("webhooks-2026-09", 200, lambda b: b["results"][1].update(id=1843202), "results/1/id"),
+    (
+        "webhooks-2026-09",
+        207,
+        lambda b: b["errors"][0].update(context={"subscriptionIds": "1"}),
+        "errors/0/context/subscriptionIds",
+    ),
+    (
+        "crm-communications-2026-09",
+        200,
+        lambda b: b["results"][0]["warnings"][0].update(context={"propertyName": ["hs_communication_logged_from"]}),
+        "results/0/warnings/0/context/propertyName",
+    ),
+    (
+        "crm-communications-2026-09",
+        200,
+        lambda b: b["results"][0]["propertiesWithHistory"]["hs_communication_body"][0].pop("sourceType"),
+        "results/0/propertiesWithHistory/hs_communication_body/0",
+    ),
+    (
+        "crm-communications-2026-09",
+        200,
+        lambda b: b["results"][0]["propertiesWithHistory"]["hs_communication_body"][1].update(
+            updatedByUserId="61224307"
+        ),
+        "results/0/propertiesWithHistory/hs_communication_body/1/updatedByUserId",
+    ),
+    ("crm-communications-2026-09", 200, lambda b: b["results"][0].update(url=None), "results/0/url"),
+    ("crm-communications-2026-09", 207, lambda b: b.pop("status"), ""),
+    (
+        "communication-preferences-2026-09",
+        200,
+        lambda b: b["results"][0].update(businessUnitId="2718204"),
+        "results/0/businessUnitId",
+    ),
+    (
+        "communication-preferences-2026-09",
+        200,
+        lambda b: b["results"][1].update(subscriptionId=31800427716.5),
+        "results/1/subscriptionId",
+    ),
+    ("timeline-2026-09", 200, lambda b: b["results"][0]["properties"].update(seats=40), "results/0/properties/seats"),
+    (
+        "timeline-2026-09",
+        200,
+        lambda b: b["results"][0]["timelineIFrame"].update(width="720"),
+        "results/0/timelineIFrame/width",
+    ),
+    ("timeline-2026-09", 400, lambda b: b.update(errors={"message": "x"}), "errors"),
 ]
 
 
@@ -601,6 +882,18 @@ SCHEMA_MODELS: dict[str, type[Any]] = {
     ),
     "communication-preferences-2026-03:BatchResponsePublicStatus": m.BatchResponsePublicStatus,
     "timeline-2026-03:BatchResponseAppEventOccurrence": m.BatchResponseAppEventOccurrence,
+    "webhooks-2026-09:BatchResponseSubscriptionResponse": m.Webhooks202609BatchResponseSubscriptionResponse,
+    "webhooks-2026-09:BatchResponseSubscriptionResponseWithErrors": (
+        m.Webhooks202609BatchResponseSubscriptionResponseWithErrors
+    ),
+    "crm-communications-2026-09:BatchResponseSimplePublicObject": (
+        m.CrmCommunications202609BatchResponseSimplePublicObject
+    ),
+    "crm-communications-2026-09:BatchResponseSimplePublicObjectWithErrors": (
+        m.CrmCommunications202609BatchResponseSimplePublicObjectWithErrors
+    ),
+    "communication-preferences-2026-09:BatchResponsePublicStatus": m.BatchResponsePublicStatus,
+    "timeline-2026-09:BatchResponseAppEventOccurrence": m.BatchResponseAppEventOccurrence,
     "webhooks-v3:Error": m.Error,
     "webhooks-2026-03:Error": m.Error,
     "crm-communications-v3:Error": m.Error,
@@ -609,6 +902,10 @@ SCHEMA_MODELS: dict[str, type[Any]] = {
     "crm-communications-2026-03:Error": m.Error,
     "communication-preferences-2026-03:Error": m.Error,
     "timeline-2026-03:Error": m.Error,
+    "webhooks-2026-09:Error": m.Error,
+    "crm-communications-2026-09:Error": m.Error,
+    "communication-preferences-2026-09:Error": m.Error,
+    "timeline-2026-09:Error": m.Error,
 }
 
 
@@ -735,6 +1032,44 @@ DISPATCH: list[tuple[ModuleType, int, type[Any], str]] = [
     ),
     (batch_create_timeline_events_2026_03, 400, m.Error, "examples_2026_03/timeline-2026-03.400.json"),
     (batch_create_timeline_events_2026_03, 409, m.Error, "examples_2026_03/timeline-2026-03.409.json"),
+    (
+        batch_update_webhook_subscriptions_2026_09,
+        200,
+        m.Webhooks202609BatchResponseSubscriptionResponse,
+        "examples_2026_09/webhooks-2026-09.200.json",
+    ),
+    (
+        batch_update_webhook_subscriptions_2026_09,
+        207,
+        m.Webhooks202609BatchResponseSubscriptionResponseWithErrors,
+        "examples_2026_09/webhooks-2026-09.207.json",
+    ),
+    (
+        batch_update_communications_2026_09,
+        200,
+        m.CrmCommunications202609BatchResponseSimplePublicObject,
+        "examples_2026_09/crm-communications-2026-09.200.json",
+    ),
+    (
+        batch_update_communications_2026_09,
+        207,
+        m.CrmCommunications202609BatchResponseSimplePublicObjectWithErrors,
+        "examples_2026_09/crm-communications-2026-09.207.json",
+    ),
+    (
+        batch_write_subscription_statuses_2026_09,
+        200,
+        m.BatchResponsePublicStatus,
+        "examples_2026_09/communication-preferences-2026-09.200.json",
+    ),
+    (
+        batch_create_timeline_events_2026_09,
+        200,
+        m.BatchResponseAppEventOccurrence,
+        "examples_2026_09/timeline-2026-09.200.json",
+    ),
+    (batch_create_timeline_events_2026_09, 400, m.Error, "examples_2026_09/timeline-2026-09.400.json"),
+    (batch_create_timeline_events_2026_09, 409, m.Error, "examples_2026_09/timeline-2026-09.409.json"),
 ]
 MODULE_SPECS = {
     batch_update_webhook_subscriptions_v3: "webhooks-v3",
@@ -745,6 +1080,10 @@ MODULE_SPECS = {
     batch_update_communications_2026_03: "crm-communications-2026-03",
     batch_write_subscription_statuses_2026_03: "communication-preferences-2026-03",
     batch_create_timeline_events_2026_03: "timeline-2026-03",
+    batch_update_webhook_subscriptions_2026_09: "webhooks-2026-09",
+    batch_update_communications_2026_09: "crm-communications-2026-09",
+    batch_write_subscription_statuses_2026_09: "communication-preferences-2026-09",
+    batch_create_timeline_events_2026_09: "timeline-2026-09",
 }
 
 
@@ -780,7 +1119,7 @@ def test_dispatch_bodies_come_from_the_right_spec() -> None:
     for module, status, _, body_file in DISPATCH:
         name = MODULE_SPECS[module]
         if name in SPECS_WITHOUT_SEED_PAGE:
-            assert body_file == f"examples_2026_03/{name}.{status}.json"
+            assert body_file == example_file(name, status)
         else:
             assert body_file == f"seed_examples/{name}.response.json"
 
@@ -815,6 +1154,8 @@ def test_dispatch_table_covers_every_documented_status() -> None:
     assert covered == documented
     assert ("crm-communications-2026-03", "207") in covered
     assert {("timeline-2026-03", "400"), ("timeline-2026-03", "409")} <= covered
+    assert {("webhooks-2026-09", "207"), ("crm-communications-2026-09", "207")} <= covered
+    assert {("timeline-2026-09", "400"), ("timeline-2026-09", "409")} <= covered
     assert set(MODULE_SPECS.values()) == set(SPEC_NAMES)
     # Each spec's module is the one generated from its operation id.
     operation_ids = {entry["name"]: entry["operation_id"] for entry in SOURCES}

@@ -249,6 +249,27 @@ def _walk_refs(node: Any) -> Any:
             yield from _walk_refs(value)
 
 
+def test_merge_renames_a_clashing_security_scheme_in_the_requirements_that_name_it() -> None:
+    # Security requirements name their schemes (no $ref): a prefixed scheme must be renamed there too,
+    # or the operation would point at the other document's scheme (and its scopes).
+    def doc(path: str, scopes: list[str]) -> dict[str, object]:
+        scheme = {
+            "type": "oauth2",
+            "flows": {"clientCredentials": {"tokenUrl": "https://x/t", "scopes": {s: "" for s in scopes}}},
+        }
+        return {
+            "openapi": "3.0.1",
+            "paths": {path: {"post": {"responses": {"200": {"description": "ok"}}, "security": [{"oauth2": scopes}]}}},
+            "components": {"securitySchemes": {"oauth2": scheme}},
+        }
+
+    merged = regenerate.merge([("alpha", doc("/a", ["a-write"])), ("beta-2026-09", doc("/b", ["b-write"]))])
+    assert merged["paths"]["/a"]["post"]["security"] == [{"oauth2": ["a-write"]}]
+    assert merged["paths"]["/b"]["post"]["security"] == [{"Beta202609oauth2": ["b-write"]}]
+    schemes = merged["components"]["securitySchemes"]
+    assert set(schemes["Beta202609oauth2"]["flows"]["clientCredentials"]["scopes"]) == {"b-write"}
+
+
 def test_merge_first_document_keeps_the_name_later_ones_get_their_prefix() -> None:
     inputs = copy.deepcopy([ALPHA, BETA])
     merged = regenerate.merge(inputs)
@@ -317,16 +338,48 @@ def test_committed_merge_is_the_generated_openapi() -> None:
     assert merged == generated
 
 
-def test_adding_the_2026_03_specs_renamed_no_existing_model() -> None:
+ORIGINAL_SPECS = [
+    "webhooks-v3",
+    "webhooks-2026-03",
+    "crm-communications-v3",
+    "communication-preferences-v4",
+    "timeline-v3",
+]
+ADDED_2026_03 = ["crm-communications-2026-03", "communication-preferences-2026-03", "timeline-2026-03"]
+ADDED_2026_09 = [
+    "webhooks-2026-09",
+    "crm-communications-2026-09",
+    "communication-preferences-2026-09",
+    "timeline-2026-09",
+]
+
+
+def _merge_before_and_after(added: list[str]) -> tuple[Any, Any]:
+    """The merge of the specs listed before ``added`` in sources.yaml, and of those plus ``added``.
+
+    ``added`` must follow the earlier additions in sources.yaml in this order;
+    specs appended later do not matter.
+    """
     documents = _committed_specs()
     names = [name for name, _ in documents]
-    added = ["crm-communications-2026-03", "communication-preferences-2026-03", "timeline-2026-03"]
-    assert names[-3:] == added
-    before = regenerate.merge(documents[:-3])
-    after = regenerate.merge(documents)
+    start = names.index(added[0])
+    end = start + len(added)
+    assert names[:end] == [*ORIGINAL_SPECS, *ADDED_2026_03, *ADDED_2026_09][:end]
+    assert names[start:end] == added
+    return regenerate.merge(documents[:start]), regenerate.merge(documents[:end])
+
+
+def _assert_nothing_before_changed(before: Any, after: Any) -> None:
     for kind, items in before["components"].items():
         for name, value in items.items():
             assert after["components"][kind].get(name) == value, f"{kind}/{name} changed"
+    for path, item in before["paths"].items():
+        assert after["paths"][path] == item, f"{path} changed"
+
+
+def test_adding_the_2026_03_specs_renamed_no_existing_model() -> None:
+    before, after = _merge_before_and_after(ADDED_2026_03)
+    _assert_nothing_before_changed(before, after)
     assert sorted(set(_schemas(after)) - set(_schemas(before))) == [
         "AppEventOccurrence",
         "BatchInputAppEventOccurrence",
@@ -345,3 +398,81 @@ def test_adding_the_2026_03_specs_renamed_no_existing_model() -> None:
     assert "Webhooks202603SubscriptionResponse" in schemas
     assert "eventType" in schemas["SubscriptionResponse"]["required"]
     assert "eventType" not in schemas["Webhooks202603SubscriptionResponse"].get("required", [])
+
+
+def test_adding_the_2026_09_specs_renamed_no_existing_model() -> None:
+    before, after = _merge_before_and_after(ADDED_2026_09)
+    # Every model that existed before keeps its name and its content.
+    _assert_nothing_before_changed(before, after)
+    # The new ones that clash with an earlier spec's schema get the spec's prefix;
+    # only PublicObjectWarning is new under its own name.
+    assert sorted(set(_schemas(after)) - set(_schemas(before))) == [
+        "CrmCommunications202609BatchResponseSimplePublicObject",
+        "CrmCommunications202609BatchResponseSimplePublicObjectWithErrors",
+        "CrmCommunications202609SimplePublicObject",
+        "PublicObjectWarning",
+        "Webhooks202609BatchResponseSubscriptionResponse",
+        "Webhooks202609BatchResponseSubscriptionResponseWithErrors",
+        "Webhooks202609SubscriptionResponse",
+    ]
+    schemas = _schemas(after)
+    # The prefixed 2026-09 envelopes refer to their own prefixed records.
+    assert schemas["Webhooks202609BatchResponseSubscriptionResponse"]["properties"]["results"]["items"] == _ref(
+        "Webhooks202609SubscriptionResponse"
+    )
+    assert "eventType" not in schemas["Webhooks202609SubscriptionResponse"].get("required", [])
+    assert "errors" in schemas["Webhooks202609BatchResponseSubscriptionResponse"]["properties"]
+    record = schemas["CrmCommunications202609SimplePublicObject"]["properties"]
+    assert record["warnings"]["items"] == _ref("PublicObjectWarning")
+    assert record["propertiesWithHistory"]["additionalProperties"]["items"] == _ref("ValueWithTimestamp")
+    for envelope in (
+        "CrmCommunications202609BatchResponseSimplePublicObject",
+        "CrmCommunications202609BatchResponseSimplePublicObjectWithErrors",
+    ):
+        assert schemas[envelope]["properties"]["results"]["items"] == _ref("CrmCommunications202609SimplePublicObject")
+    # Shapes identical to an earlier spec's are shared, not duplicated.
+    responses = {
+        "/app-webhooks/2026-09/{appId}/subscriptions/batch/update": {
+            "200": "Webhooks202609BatchResponseSubscriptionResponse",
+            "207": "Webhooks202609BatchResponseSubscriptionResponseWithErrors",
+        },
+        "/crm/objects/2026-09/communications/batch/update": {
+            "200": "CrmCommunications202609BatchResponseSimplePublicObject",
+            "207": "CrmCommunications202609BatchResponseSimplePublicObjectWithErrors",
+        },
+        "/communication-preferences/2026-09/statuses/batch/write": {"200": "BatchResponsePublicStatus"},
+        "/integrators/timeline/2026-09/events/batch": {
+            "200": "BatchResponseAppEventOccurrence",
+            "400": "Error",
+            "409": "Error",
+        },
+    }
+    for path, expected in responses.items():
+        documented = after["paths"][path]["post"]["responses"]
+        refs = {
+            code: documented[code]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+            for code in documented
+            if code != "default"
+        }
+        assert refs == expected, path
+    request_refs = {
+        path: item["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+        for path, item in after["paths"].items()
+        if "/2026-09/" in path
+    }
+    assert request_refs == {
+        "/app-webhooks/2026-09/{appId}/subscriptions/batch/update": "BatchInputSubscriptionBatchUpdateRequest",
+        "/crm/objects/2026-09/communications/batch/update": "BatchInputSimplePublicObjectBatchInput",
+        "/communication-preferences/2026-09/statuses/batch/write": "BatchInputPublicStatusRequest",
+        "/integrators/timeline/2026-09/events/batch": "BatchInputAppEventOccurrence",
+    }
+    # Every ref in the result points at a schema that exists.
+    assert set(_walk_refs(after["components"]["schemas"])) <= {f"#/components/schemas/{n}" for n in schemas}
+
+
+def test_appending_any_committed_spec_renamed_nothing_before_it() -> None:
+    # The general rule behind the two tests above, for every prefix of sources.yaml.
+    documents = _committed_specs()
+    full = regenerate.merge(documents)
+    for end in range(1, len(documents)):
+        _assert_nothing_before_changed(regenerate.merge(documents[:end]), full)

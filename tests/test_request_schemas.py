@@ -7,13 +7,16 @@ registry). OpenAPI 3.0 schemas are close enough to Draft 7 for these bodies;
 ``int32``/``int64`` ranges are checked by two extra formats.
 
 Example requests come from HubSpot's reference pages
-(``tests/fixtures/seed_examples``) or, for the 2026-03 specs that have no
-reference page, are hand-written (``tests/fixtures/examples_2026_03``).
+(``tests/fixtures/seed_examples``) or, for the 2026-03 and 2026-09 specs that
+have no reference page, are hand-written (``tests/fixtures/examples_2026_03``,
+``tests/fixtures/examples_2026_09``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import importlib
+import inspect
 import json
 from functools import cache
 from pathlib import Path
@@ -29,12 +32,22 @@ from referencing.jsonschema import DRAFT7
 ROOT = Path(__file__).resolve().parents[1]
 SEED_COPIES = ROOT / "tests" / "fixtures" / "seed_examples"
 EXAMPLES_2026_03 = ROOT / "tests" / "fixtures" / "examples_2026_03"
+EXAMPLES_2026_09 = ROOT / "tests" / "fixtures" / "examples_2026_09"
 SPEC_NAMES = [
     entry["name"] for entry in yaml.safe_load((ROOT / "specs" / "sources.yaml").read_text(encoding="utf-8"))["specs"]
 ]
-# Specs without a HubSpot reference page; their example requests are hand-written
-# (see SPECS_WITHOUT_SEED_PAGE in test_generated_models.py).
-SPECS_WITHOUT_SEED_PAGE = ["crm-communications-2026-03", "communication-preferences-2026-03", "timeline-2026-03"]
+# Specs without a HubSpot reference page, and the folder holding their
+# hand-written example requests (see HAND_WRITTEN_EXAMPLES in test_generated_models.py).
+HAND_WRITTEN_EXAMPLES = {
+    "crm-communications-2026-03": EXAMPLES_2026_03,
+    "communication-preferences-2026-03": EXAMPLES_2026_03,
+    "timeline-2026-03": EXAMPLES_2026_03,
+    "webhooks-2026-09": EXAMPLES_2026_09,
+    "crm-communications-2026-09": EXAMPLES_2026_09,
+    "communication-preferences-2026-09": EXAMPLES_2026_09,
+    "timeline-2026-09": EXAMPLES_2026_09,
+}
+SPECS_WITHOUT_SEED_PAGE = list(HAND_WRITTEN_EXAMPLES)
 
 FORMATS = jsonschema.FormatChecker()
 
@@ -71,7 +84,7 @@ def example_request(spec: str) -> Any:
     """The seed's request body, or the hand-written one for a spec without a reference page."""
     if spec in SPECS_WITHOUT_SEED_PAGE:
         assert not (SEED_COPIES / f"{spec}.request.json").exists(), f"{spec} has a seed now"
-        path = EXAMPLES_2026_03 / f"{spec}.request.json"
+        path = HAND_WRITTEN_EXAMPLES[spec] / f"{spec}.request.json"
     else:
         path = SEED_COPIES / f"{spec}.request.json"
     return json.loads(path.read_text(encoding="utf-8"))
@@ -179,6 +192,11 @@ VALID = {
     "crm-communications-2026-03": communications_body,
     "communication-preferences-2026-03": statuses_body,
     "timeline-2026-03": occurrences_body,
+    # 2026-09 keeps the request shapes (and input models) of 2026-03.
+    "webhooks-2026-09": webhooks_body,
+    "crm-communications-2026-09": communications_body,
+    "communication-preferences-2026-09": statuses_body,
+    "timeline-2026-09": occurrences_body,
 }
 
 # The generated input model of each spec's request body.
@@ -191,12 +209,26 @@ REQUEST_MODELS: dict[str, type[Any]] = {
     "crm-communications-2026-03": m.BatchInputSimplePublicObjectBatchInput,
     "communication-preferences-2026-03": m.BatchInputPublicStatusRequest,
     "timeline-2026-03": m.BatchInputAppEventOccurrence,
+    "webhooks-2026-09": m.BatchInputSubscriptionBatchUpdateRequest,
+    "crm-communications-2026-09": m.BatchInputSimplePublicObjectBatchInput,
+    "communication-preferences-2026-09": m.BatchInputPublicStatusRequest,
+    "timeline-2026-09": m.BatchInputAppEventOccurrence,
 }
 
 
 def test_every_spec_has_a_valid_body_and_a_request_model() -> None:
     assert sorted(VALID) == sorted(SPEC_NAMES)
     assert sorted(REQUEST_MODELS) == sorted(SPEC_NAMES)
+    assert set(SPECS_WITHOUT_SEED_PAGE) <= set(SPEC_NAMES)
+
+
+def test_request_models_are_the_ones_the_generated_modules_send() -> None:
+    # Each API module's `body` parameter is annotated with REQUEST_MODELS[spec].
+    sources = yaml.safe_load((ROOT / "specs" / "sources.yaml").read_text(encoding="utf-8"))["specs"]
+    for entry in sources:
+        module = importlib.import_module(f"hubspot_batch_api.api.{entry['tag']}.{entry['operation_id']}")
+        annotation = inspect.signature(module._get_kwargs).parameters["body"].annotation
+        assert annotation in (REQUEST_MODELS[entry["name"]], REQUEST_MODELS[entry["name"]].__name__), entry["name"]
 
 
 @pytest.mark.parametrize("spec", list(VALID))
@@ -333,12 +365,36 @@ INVALID = [
         lambda: _with(occurrences_body(), 0, timestamp="2026-03-11 09:30"),
         "inputs/0/timestamp",
     ),
+    ("webhooks-2026-09", lambda: _with(webhooks_body(), 0, id=2**31), "inputs/0/id"),
+    ("webhooks-2026-09", lambda: _with(webhooks_body(), 1, id="13"), "inputs/1/id"),
+    ("webhooks-2026-09", lambda: _with(webhooks_body(), 0, active=_DROP), "inputs/0"),
+    ("crm-communications-2026-09", lambda: _with(communications_body(), 0, id=_DROP), "inputs/0"),
+    (
+        "crm-communications-2026-09",
+        lambda: _with(communications_body(), 0, properties={"hs_communication_body": None}),
+        "inputs/0/properties/hs_communication_body",
+    ),
+    (
+        "communication-preferences-2026-09",
+        lambda: _with(statuses_body(), 0, subscriptionId=2**63),
+        "inputs/0/subscriptionId",
+    ),
+    (
+        "communication-preferences-2026-09",
+        lambda: _with(statuses_body(), 1, legalBasis="BECAUSE"),
+        "inputs/1/legalBasis",
+    ),
+    ("communication-preferences-2026-09", lambda: _with(statuses_body(), 0, channel="SMS"), "inputs/0/channel"),
+    ("timeline-2026-09", lambda: _with(occurrences_body(), 0, eventTypeName=_DROP), "inputs/0"),
+    ("timeline-2026-09", lambda: _with(occurrences_body(), 0, properties={"seats": 12}), "inputs/0/properties/seats"),
+    ("timeline-2026-09", lambda: _with(occurrences_body(), 0, timestamp="2026-09-16"), "inputs/0/timestamp"),
 ]
 
 
-def test_v3_shaped_timeline_event_is_rejected_by_2026_03() -> None:
-    # A v3 event (template id + tokens) sent to the 2026-03 endpoint: the
-    # occurrence schema needs `eventTypeName` and `properties` instead.
+@pytest.mark.parametrize("occurrence_spec", ["timeline-2026-03", "timeline-2026-09"])
+def test_v3_shaped_timeline_event_is_rejected_by_the_occurrence_versions(occurrence_spec: str) -> None:
+    # A v3 event (template id + tokens) sent to the 2026-03 or 2026-09
+    # endpoint: the occurrence schema needs `eventTypeName` and `properties` instead.
     v3_event = {
         "eventTemplateId": "1001",
         "id": "evt-1",
@@ -346,7 +402,7 @@ def test_v3_shaped_timeline_event_is_rejected_by_2026_03() -> None:
         "tokens": {"plan": "pro", "seats": "12"},
     }
     assert errors("timeline-v3", {"inputs": [v3_event]}) == []
-    found = errors("timeline-2026-03", {"inputs": [v3_event]})
+    found = errors(occurrence_spec, {"inputs": [v3_event]})
     assert sorted(found) == [
         "inputs/0: 'eventTypeName' is a required property",
         "inputs/0: 'properties' is a required property",
@@ -375,3 +431,24 @@ def test_generated_models_refuse_unknown_request_enums() -> None:
     # A v3 timeline event is no 2026-03 occurrence for the generated model either.
     with pytest.raises(KeyError):
         m.AppEventOccurrence.from_dict({"eventTemplateId": "1001", "id": "evt-1", "tokens": {"plan": "pro"}})
+
+
+def test_2026_09_example_requests_exercise_the_new_ranges() -> None:
+    # Subscription ids above 2^31 are int64 in the 2026-09 description itself.
+    statuses = example_request("communication-preferences-2026-09")
+    assert statuses["inputs"][0]["subscriptionId"] > 2**31
+    assert errors("communication-preferences-2026-09", statuses) == []
+    parsed = m.BatchInputPublicStatusRequest.from_dict(statuses)
+    assert parsed.inputs[0].subscription_id == 31800427716
+    assert parsed.inputs[1].legal_basis == "PERFORMANCE_OF_CONTRACT"
+    # Webhook subscription ids stay int32 in requests.
+    webhooks = example_request("webhooks-2026-09")
+    assert all(-(2**31) <= item["id"] < 2**31 for item in webhooks["inputs"])
+    assert errors("webhooks-2026-09", {"inputs": [{"id": 2**31, "active": True}]})
+    # The first timeline occurrence carries every field the schema declares.
+    timeline = example_request("timeline-2026-09")
+    doc = json.loads((ROOT / "specs" / "timeline-2026-09.json").read_text(encoding="utf-8"))
+    assert set(timeline["inputs"][0]) == set(doc["components"]["schemas"]["AppEventOccurrence"]["properties"])
+    occurrence = m.AppEventOccurrence.from_dict(timeline["inputs"][0])
+    assert occurrence.utk == "8f2d9c4b71e05a36d1c7b0e94a2f6183"
+    assert occurrence.to_dict().keys() == timeline["inputs"][0].keys()
