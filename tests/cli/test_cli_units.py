@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,15 +25,26 @@ class _Clock:
         return self.now
 
 
-def test_progress_text_on_terminal_and_plain() -> None:
+def test_progress_text_on_terminal_and_plain(capsys: pytest.CaptureFixture[str]) -> None:
     clock = _Clock()
     stream = io.StringIO()
     display = ProgressDisplay(stream, total=1000, already_done=100, tty=True, clock=clock)
     clock.now += 2.0
     display.update(Progress(done=400, succeeded=390, failed=10, not_sent=0, total=None, stats=Stats(rate_limited=3)))
-    text = stream.getvalue()
-    assert text.startswith("\r\x1b[2K") and " 50% [" in text and "500/1,000" in text
+    drawn = stream.getvalue()
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", drawn)  # what the terminal shows (no colours or cursor moves)
+    assert re.match(r" 50% \S+ 500/1,000 ", text) and "\n" not in text  # the bar, on one line, not ended yet
     assert "200 inputs/s" in text and "429s: 3" in text and "ETA 0:02" in text and "10 failed" in text
+    clock.now += 0.05
+    display.update(Progress(done=500, succeeded=490, failed=10, not_sent=0, total=None, stats=Stats(rate_limited=3)))
+    assert stream.getvalue() == drawn  # not redrawn more than ten times a second
+    clock.now += 1.0
+    display.update(Progress(done=900, succeeded=890, failed=10, not_sent=0, total=None, stats=Stats(rate_limited=4)))
+    display.finish()
+    frames = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", stream.getvalue()).split("\r")
+    assert len(frames) >= 2 and frames[-1].startswith("100% ") and "1,000/1,000" in frames[-1]
+    assert "429s: 4" in frames[-1] and "ETA 0:00" in frames[-1] and frames[-1].endswith("\n")  # the line is ended
+    assert capsys.readouterr().err == ""  # drawn on the stream it was given, never on sys.stderr
     plain = io.StringIO()
     display = ProgressDisplay(plain, total=10, tty=False, clock=clock)
     display.update(Progress(done=5, succeeded=5, failed=0, not_sent=0, total=None, stats=Stats()))
@@ -39,6 +53,35 @@ def test_progress_text_on_terminal_and_plain() -> None:
     display.finish()
     assert plain.getvalue().splitlines()[0].startswith("progress:  50.0% 5/10 inputs")
     assert plain.getvalue().splitlines()[-1].startswith("progress: 100.0% 10/10 inputs")
+    assert "\r" not in plain.getvalue() and "\x1b" not in plain.getvalue()
+
+
+def test_progress_bar_masks_secrets_and_fits_a_narrow_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "50")
+    sink = io.StringIO()
+    stream = RedactingStream(sink)
+    stream.hide(["429s: 1  ETA"])  # stands for a secret: whatever the bar draws goes through the masking stream
+    clock = _Clock()
+    display = ProgressDisplay(stream, total=100, tty=True, clock=clock)
+    clock.now += 1.0
+    display.update(Progress(done=10, succeeded=10, failed=0, not_sent=0, total=None, stats=Stats(rate_limited=1)))
+    display.finish()
+    lines = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", sink.getvalue()).split("\r")
+    assert "10 inputs/s  ***" in lines[-1] and "429s: 1" not in sink.getvalue()
+    assert all(len(line.rstrip("\n")) <= 50 for line in lines)  # cut rather than wrapped: redrawn in place
+
+
+def test_plain_progress_does_not_need_rich() -> None:
+    script = (
+        "import io, sys; sys.modules['rich'] = None\n"  # any import of rich fails
+        "from hubspot_batch.cli._progress import ProgressDisplay; from hubspot_batch import Progress, Stats\n"
+        "out = io.StringIO(); display = ProgressDisplay(out, total=1, tty=False)\n"
+        "display.update(Progress(done=1, succeeded=1, failed=0, not_sent=0, total=None, stats=Stats()))\n"
+        "display.finish(); print(out.getvalue())"
+    )
+    ran = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stderr  # imported only to draw a bar: plain lines do not pay for it
+    assert ran.stdout.startswith("progress: 100.0% 1/1 inputs")
 
 
 def test_redacting_stream_masks_secrets_but_not_short_values() -> None:
