@@ -1,8 +1,9 @@
 """prepare_row: each row is checked and encoded once, and anything JSON cannot carry is named by field.
 
-Every test runs twice: through :func:`prepare_row` (the full way) and through
-:func:`row_preparer` (what jobs use: a quick check first, the full way for
-anything it does not pass), and with the json module standing in for orjson.
+Every test runs three ways: through :func:`prepare_row` (the full way), through
+:func:`row_preparer` (what jobs use: the compiled schema's fast test first, the
+full way for anything it does not pass), and that again with the json module
+standing in for orjson.
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ COMMS = endpoint("communications")
 Prepare = Callable[[Endpoint, int, Any, str], Any]
 
 
-@pytest.fixture(params=["full", "quick", "quick-without-orjson"])
+@pytest.fixture(params=["full", "fast", "fast-without-orjson"])
 def prepare(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Prepare]:
-    if request.param == "quick-without-orjson":
+    if request.param == "fast-without-orjson":
         monkeypatch.setattr(_json, "encode_plain", _json.encode_strict)
     yield full_way if request.param == "full" else (lambda ep, i, row, job: row_preparer(ep, job)(i, row))
 
@@ -79,6 +80,34 @@ def test_an_object_json_does_not_know_is_named(prepare: Prepare) -> None:
     assert isinstance(issues, list)
     assert issues[0].field == "extraData.when"
     assert "not JSON serializable" in issues[0].message
+
+
+def test_a_datetime_below_the_top_level_is_named(prepare: Prepare) -> None:
+    issues = prepare(TIMELINE, 2, _event(extraData={"when": datetime(2026, 3, 1, tzinfo=UTC)}), "job")
+    assert issues == [
+        InputIssue(2, "extraData.when", "cannot be sent as JSON: Object of type datetime is not JSON serializable")
+    ]
+
+
+def test_every_problem_of_the_row_is_named_at_once(prepare: Prepare) -> None:
+    issues = prepare(COMMS, 7, {"id": 1, "properties": {"hs_timestamp": 5, "body": "a\ud800"}}, "job")
+    assert isinstance(issues, list)
+    assert [(i.index, i.field) for i in issues] == [(7, "id"), (7, "properties.hs_timestamp"), (7, "properties.body")]
+    assert str(issues[1]) == "input 7: field 'properties.hs_timestamp': must be a string, got int"
+
+
+def test_a_generated_model_is_checked_as_its_dict(prepare: Prepare) -> None:
+    model = COMMS.input_model.from_dict  # type: ignore[attr-defined]
+    item = prepare(COMMS, 0, model({"id": "9", "properties": {"hs_communication_body": "m"}}), "job")
+    assert isinstance(item, Item) and item.row["properties"] == {"hs_communication_body": "m"}
+    issues = prepare(COMMS, 1, model({"id": "9", "properties": {"hs_communication_body": 3}}), "job")
+    assert issues == [InputIssue(1, "properties.hs_communication_body", "must be a string, got int")]
+
+
+def test_a_row_that_is_not_an_object_is_named(prepare: Prepare) -> None:
+    assert prepare(COMMS, 3, ["id", "1"], "job") == [
+        InputIssue(3, "", "must be a dict or a SimplePublicObjectBatchInput, got list")
+    ]
 
 
 def test_encode_json_is_compact_strict_utf8() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Coroutine, Iterable, Iterator
 from typing import Any, TypeVar
 
@@ -79,6 +80,7 @@ class _Core:
         on_invalid: OnInvalid,
         progress: Callable[[Progress], None] | None,
         api_version: ApiVersion,
+        verify: ssl.SSLContext | str | bool = True,
     ) -> None:
         if max_concurrency < 1:
             raise ConfigurationError("max_concurrency must be at least 1")
@@ -111,6 +113,7 @@ class _Core:
             max_concurrency=max_concurrency,
             retry=retry or RetryPolicy(),
             transport=transport,
+            verify=verify,
         )
 
     def __repr__(self) -> str:
@@ -202,9 +205,14 @@ _CLIENT_DOC = """
       ``X-HubSpot-RateLimit-*`` headers either way (never above an ``int`` cap).
     - ``retry``: a :class:`RetryPolicy` (attempts, backoff, caps).
     - ``batch_size``: inputs per request for every endpoint (default 100).
-    - ``transport``: an ``httpx.AsyncBaseTransport`` (for example the sandbox's);
-      by default a lean HTTP/1.1 transport of ours (httpx's own when proxy
-      variables are set in the environment).
+    - ``transport``: an ``httpx.AsyncBaseTransport`` (the sandbox's,
+      ``httpx.MockTransport``, ``httpx.AsyncHTTPTransport(http2=True)``...);
+      by default batch POSTs go through aiohttp (proxies from
+      ``HTTP(S)_PROXY``/``ALL_PROXY``/``NO_PROXY``) and everything else
+      through httpx.
+    - ``verify``: TLS verification, as httpx takes it: ``True`` (certifi's
+      bundle, or ``SSL_CERT_FILE``/``SSL_CERT_DIR``), a CA bundle path,
+      ``False``, or an ``ssl.SSLContext`` (load client certificates into it).
     - ``on_invalid``: ``"raise"`` (default: nothing is sent if a row is invalid)
       or ``"skip"`` (invalid rows are reported as failed, the rest is sent).
     - ``progress``: a callable given a :class:`Progress` after every batch.
@@ -240,6 +248,7 @@ class _Client:
         progress: Callable[[Progress], None] | None = None,
         api_version: ApiVersion = "v3",
         rate_limit_backend: LimiterBackend | str | None = None,
+        verify: ssl.SSLContext | str | bool = True,
     ) -> None:
         if rate_limit_backend is not None:
             if rate_limit is False:
@@ -264,6 +273,7 @@ class _Client:
             on_invalid=on_invalid,
             progress=progress,
             api_version=api_version,
+            verify=verify,
         )
         self._attach()
 

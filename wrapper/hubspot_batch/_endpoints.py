@@ -24,8 +24,7 @@ import attrs
 
 from . import _versions
 from ._operations import Operation, model, operations
-from ._quickcheck import QuickCheck, compile_quick
-from ._validate import EMAIL, Checker, compile_schema, inline_refs, openapi_document, request_item_schema
+from ._validate import EMAIL, RowChecker, inline_refs, openapi_document, request_item_schema
 
 __all__ = [
     "ENDPOINTS",
@@ -105,14 +104,10 @@ class Endpoint:
         """The request path with its parameters filled in."""
         return self.path_template.format(**params)
 
-    def checker(self) -> Checker:
-        """The compiled request-item schema (cached per endpoint)."""
-        return _checker(self.path_template)
-
-    def quick_check(self) -> QuickCheck:
-        """The generated yes/no test for rows that need no full check, before :meth:`prepare` (cached)."""
+    def checker(self) -> RowChecker:
+        """The compiled request-item schema (cached per endpoint); ids :meth:`prepare` fills in are not required."""
         filled = (("id",) if self.creates else ()) + (("objectWriteTraceId",) if self.trace_ids else ())
-        return _quick_check(self.path_template, filled)
+        return _checker(self.path_template, filled)
 
     def parse_result(self, raw: Row) -> Any:
         """A result item as the generated model."""
@@ -134,26 +129,16 @@ class Endpoint:
 
 _ALREADY = re.compile(r"already (exists|been created|created)|duplicate (event )?id")
 
-_CHECKERS: dict[str, Checker] = {}
-_QUICK_CHECKS: dict[tuple[str, tuple[str, ...]], QuickCheck] = {}
+_CHECKERS: dict[tuple[str, tuple[str, ...]], RowChecker] = {}
 
 
-def _checker(path: str) -> Checker:
-    checker = _CHECKERS.get(path)
+def _checker(path: str, filled: tuple[str, ...]) -> RowChecker:
+    checker = _CHECKERS.get((path, filled))
     if checker is None:
         document = openapi_document()
-        checker = compile_schema(request_item_schema(path, document), document)
-        _CHECKERS[path] = checker
+        checker = RowChecker(request_item_schema(path, document), document, filled=filled)
+        _CHECKERS[path, filled] = checker
     return checker
-
-
-def _quick_check(path: str, filled: tuple[str, ...]) -> QuickCheck:
-    quick = _QUICK_CHECKS.get((path, filled))
-    if quick is None:
-        document = openapi_document()
-        quick = compile_quick(request_item_schema(path, document), document, filled=filled)
-        _QUICK_CHECKS[path, filled] = quick
-    return quick
 
 
 # --------------------------------------------------------------------------- semantics (not in the specs)

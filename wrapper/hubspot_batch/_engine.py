@@ -18,12 +18,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import ssl
 import time
 import uuid
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Hashable, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 import attrs
 import httpx
@@ -41,13 +42,13 @@ from ._errors import (
     InputValidationError,
     MissingScopesError,
 )
+from ._http import AiohttpPoster, Answer, Trace, httpx_patched, tls_context
 from ._json import encode_strict
 from ._limiter import LimiterBackend, RateLimitHeaders, Reservation
 from ._mapping import ALREADY_CREATED_NOTE, map_response
 from ._results import BatchResult, Outcome, OutcomeError, OutcomeStatus, Progress, Stats
 from ._retry import Decision, RetryPolicy, Verdict, backoff_delay, classify
 from ._scopes import missing_scopes
-from ._transport import Http11Transport, Trace, proxies_in_environment, reply_response
 from ._versions import lifecycle
 
 __all__ = ["Job", "OnInvalid", "RowPreparer", "Runtime", "check_all", "prepare_row", "prepared_source", "row_preparer"]
@@ -60,22 +61,6 @@ USER_AGENT = "hubspot-batch/0.1 (+python)"
 
 
 # --------------------------------------------------------------------------- prepare
-
-
-def _unencodable_path(value: Any, path: str, seen: frozenset[int] = frozenset()) -> str:
-    """The deepest key path under ``value`` whose content does not encode as strict JSON.
-
-    A mapping that contains itself stops the descent where it comes round again.
-    """
-    if isinstance(value, Mapping) and id(value) not in seen:
-        seen = seen | {id(value)}
-        for key, item in value.items():
-            try:
-                encode_strict(key)
-                encode_strict(item)
-            except (TypeError, ValueError, RecursionError):
-                return _unencodable_path(item, f"{path}.{key}" if path else str(key), seen)
-    return path or "row"
 
 
 def _iso(value: datetime) -> str:
@@ -91,19 +76,19 @@ RowPreparer = Callable[[int, Any], "Item | list[InputIssue]"]
 def row_preparer(endpoint: Endpoint, job_id: str) -> RowPreparer:
     """The :func:`prepare_row` of one endpoint and job, with what it looks up bound once.
 
-    A dict row that the endpoint's quick check passes (see :mod:`._quickcheck`)
-    is copied, completed, encoded and done; any other row, and any row with a
-    problem, takes the full way, which names every problem. Both ways give
-    the same :class:`Item` for the same row.
+    A dict row that the endpoint's compiled schema passes (``checker().passes``,
+    see :mod:`._validate`) is copied, completed, encoded and done; any other
+    row, and any row with a problem, takes the full way, which names every
+    problem. Both ways give the same :class:`Item` for the same row.
     """
-    quick = endpoint.quick_check()
+    passes = endpoint.checker().passes
     encode = _json.encode_plain
     complete = endpoint.prepare
     extra_check = endpoint.extra_check
     duplicate_key = endpoint.duplicate_key
 
     def prepare(index: int, row: Any) -> Item | list[InputIssue]:
-        if type(row) is dict and quick(row):
+        if type(row) is dict and passes(row):
             data = row.copy()
             complete(data, job_id, index)
             body = _plain_json(data, extra_check, encode)
@@ -119,7 +104,7 @@ def _plain_json(
     extra_check: Callable[[Mapping[str, Any], list[tuple[str, str]]], None] | None,
     encode: Callable[[Any], bytes],
 ) -> bytes | None:
-    """The JSON of a row the quick check passed, or None when the full way must look (a rule, a lone surrogate)."""
+    """The JSON of a row the schema passed, or None when the full way must look (a rule, a lone surrogate)."""
     if extra_check is not None:
         problems: list[tuple[str, str]] = []
         extra_check(data, problems)
@@ -134,10 +119,11 @@ def _plain_json(
 def prepare_row(endpoint: Endpoint, index: int, row: Any, job_id: str) -> Item | list[InputIssue]:
     """One caller row -> an :class:`Item` ready to send, or the problems found in it.
 
-    Accepts a mapping or a generated input model. ``None`` values of optional
-    fields are dropped and ``datetime`` values become ISO 8601 strings. Ids
-    the client adds (timeline event ids, trace ids) are filled in first. The
-    row is encoded here, once: a value JSON cannot carry (NaN, a lone
+    Accepts a mapping or a generated input model. ``None`` values of
+    top-level fields are dropped and ``datetime`` values become ISO 8601
+    strings. Ids the client adds (timeline event ids, trace ids) are filled
+    in first. The row is encoded here, once (by orjson when the schema passes
+    it, as in :func:`row_preparer`): a value JSON cannot carry (NaN, a lone
     surrogate, an object of an unknown type) is a problem of this row.
     """
     if type(row) is dict or isinstance(row, Mapping):
@@ -151,22 +137,18 @@ def prepare_row(endpoint: Endpoint, index: int, row: Any, job_id: str) -> Item |
         kind = type(row).__name__
         return [InputIssue(index, "", f"must be a dict or a {endpoint.input_model.__name__}, got {kind}")]
     endpoint.prepare(data, job_id, index)
-    problems: list[tuple[str, str]] = []
-    endpoint.checker()(data, "", problems)
-    if endpoint.extra_check is not None:
-        endpoint.extra_check(data, problems)
-    if problems:
-        return [InputIssue(index, path, message) for path, message in problems]
-    try:
-        body = encode_strict(data)
-    except (TypeError, ValueError, RecursionError) as exc:  # UnicodeEncodeError is a ValueError
-        if isinstance(exc, UnicodeEncodeError):
-            reason = "holds a lone surrogate character"
-        elif isinstance(exc, RecursionError):
-            reason = "contains itself (or is nested too deeply)"
-        else:
-            reason = str(exc)
-        return [InputIssue(index, _unencodable_path(data, ""), f"cannot be sent as JSON: {reason}")]
+    checker = endpoint.checker()
+    body = _plain_json(data, endpoint.extra_check, _json.encode_plain) if checker.passes(data) else None
+    if body is None:
+        problems = checker.problems(data)
+        if endpoint.extra_check is not None:
+            endpoint.extra_check(data, problems)
+        if problems:
+            return [InputIssue(index, path, message) for path, message in problems]
+        try:
+            body = encode_strict(data)
+        except (TypeError, ValueError, RecursionError) as exc:  # what the checker could not see (a deep stack)
+            return [InputIssue(index, "", f"cannot be sent as JSON: {exc}")]
     return Item(index, data, endpoint.duplicate_key(data), body)
 
 
@@ -179,15 +161,6 @@ def invalid_outcome(index: int, row: Any, issues: list[InputIssue]) -> Outcome:
 
 
 # --------------------------------------------------------------------------- runtime
-
-
-class Answer(NamedTuple):
-    """An HTTP answer, body read: what the engine's decisions look at."""
-
-    status: int
-    headers: Mapping[str, str]
-    content: bytes
-    reason: str = ""
 
 
 async def _read(response: httpx.Response, request: httpx.Request | None = None) -> Answer:
@@ -203,7 +176,13 @@ async def _read(response: httpx.Response, request: httpx.Request | None = None) 
 
 @attrs.define
 class Runtime:
-    """Per-client machinery shared by every call: HTTP pool, limiter, concurrency, credentials."""
+    """Per-client machinery shared by every call: HTTP pools, limiter, concurrency, credentials.
+
+    Batch POSTs go through an :class:`AiohttpPoster` (see :mod:`._http`),
+    unless the client was given an httpx ``transport`` or a test tool has
+    patched httpx: then through httpx, as every other request (OAuth token
+    refresh) always does.
+    """
 
     base_url: str
     timeout: float
@@ -212,11 +191,10 @@ class Runtime:
     max_concurrency: int
     retry: RetryPolicy
     transport: httpx.AsyncBaseTransport | None = None
+    verify: ssl.SSLContext | str | bool = True
     rng: random.Random = attrs.field(factory=random.Random)
     _client: GeneratedClient | None = attrs.field(default=None, init=False)
-    _direct: httpx.AsyncBaseTransport | None = attrs.field(default=None, init=False)
-    _defaults: list[tuple[bytes, bytes]] = attrs.field(factory=list, init=False)
-    _timeouts: dict[str, float | None] = attrs.field(factory=dict, init=False)
+    _poster: AiohttpPoster | None = attrs.field(default=None, init=False)
     _semaphore: asyncio.Semaphore | None = attrs.field(default=None, init=False)
 
     def __attrs_post_init__(self) -> None:
@@ -230,24 +208,20 @@ class Runtime:
 
     @property
     def http(self) -> httpx.AsyncClient:
-        """The pooled async HTTP client (created on first use, inside the running loop)."""
+        """The pooled httpx client (created on first use, inside the running loop)."""
         if self._client is None:
             limits = httpx.Limits(max_connections=self.max_concurrency, max_keepalive_connections=self.max_concurrency)
             args: dict[str, Any] = {"limits": limits}
             if self.transport is not None:
                 args["transport"] = self.transport
-            elif not proxies_in_environment():  # else httpx picks its transports (it honours proxies then only)
-                args["transport"] = Http11Transport(max_idle=self.max_concurrency)
-            self._direct = args.get("transport")
-            self._timeouts = httpx.Timeout(self.timeout).as_dict()
             self._client = GeneratedClient(
                 base_url=self.base_url,
                 timeout=httpx.Timeout(self.timeout),
                 headers={"User-Agent": USER_AGENT},
                 follow_redirects=False,
+                verify_ssl=tls_context(self.verify) if isinstance(self.verify, str) else self.verify,
                 httpx_args=args,
             )
-            self._defaults = list(self._client.get_async_httpx_client().headers.raw)
         return self._client.get_async_httpx_client()
 
     async def post(
@@ -259,40 +233,21 @@ class Runtime:
         params: dict[str, str],
         trace: Trace,
     ) -> Answer:
-        """POST and return the answer, body read.
-
-        With a transport of our choosing, the request goes straight to it:
-        httpx's client adds nothing a batch POST needs (no redirects, cookies,
-        auth flow or hooks here) and costs more CPU than the transport itself;
-        with our own :class:`Http11Transport` the request is written as bytes
-        and the reply read as bytes, with no ``httpx.Request``/``Response`` made
-        (unless a test tool has patched httpx, or the body is compressed).
-        When httpx chose the transport (proxies in the environment), it goes
-        through the client.
-        """
-        http = self.http
-        transport = self._direct
-        if transport is None:
-            response = await http.post(
-                url, content=content, headers=headers, params=params, extensions={"trace": trace}
-            )
-            return Answer(response.status_code, response.headers, response.content)
-        target = url.copy_merge_params(params) if params else url
-        fields = self._defaults + [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
-        if isinstance(transport, Http11Transport) and not transport.patched():
-            reply = await transport.post(target, fields, content, timeouts=self._timeouts, trace=trace)
-            if reply.encoded:
-                answer = await _read(reply_response(reply))  # httpx decodes gzip, deflate, br...
-            else:
-                answer = Answer(reply.status, reply.header_map(), reply.body, reply.reason.decode("latin-1"))
-        else:
-            request = httpx.Request(
-                "POST", target, headers=fields, content=content, extensions={"trace": trace, "timeout": self._timeouts}
-            )
-            answer = await _read(await transport.handle_async_request(request), request)
-        if _httpx_logger.isEnabledFor(logging.INFO):  # the line httpx's client logs (redacted like it)
-            _httpx_logger.info('HTTP Request: POST %s "HTTP/1.1 %d %s"', target, answer.status, answer.reason)
-        return answer
+        """POST and return the answer, body read (on aiohttp, or through httpx; see the class)."""
+        if self.transport is None and not httpx_patched():
+            if self._poster is None:
+                self._poster = AiohttpPoster(
+                    max_connections=self.max_concurrency,
+                    timeout=httpx.Timeout(self.timeout),
+                    verify=self.verify,
+                    user_agent=USER_AGENT,
+                )
+            target = str(url.copy_merge_params(params) if params else url)
+            return await self._poster.post(target, content=content, headers=headers, trace=trace)
+        response = await self.http.post(
+            url, content=content, headers=headers, params=params, extensions={"trace": trace}
+        )
+        return Answer(response.status_code, response.headers, response.content, response.reason_phrase)
 
     @property
     def semaphore(self) -> asyncio.Semaphore:
@@ -309,6 +264,9 @@ class Runtime:
         if self._client is not None:
             await self._client.get_async_httpx_client().aclose()
             self._client = None
+        if self._poster is not None:
+            await self._poster.aclose()
+            self._poster = None
         self._semaphore = None
 
 
@@ -972,17 +930,17 @@ def _invalid(index: int, row: Any, issues: list[InputIssue], on_invalid: OnInval
 def check_all(endpoint: Endpoint, rows: Iterable[Any], job_id: str) -> list[InputIssue]:
     """Every problem in ``rows``, found as :func:`row_preparer` would find them, keeping nothing.
 
-    A row the quick check passes is only encoded (a lone surrogate is the
-    one problem left to find; ids the client fills in cannot add one); any
-    other row takes the full way. What passes here passes again when the
-    rows are prepared to be sent.
+    A row the endpoint's compiled schema passes is only encoded (a lone
+    surrogate is the one problem left to find; ids the client fills in
+    cannot add one); any other row takes the full way. What passes here
+    passes again when the rows are prepared to be sent.
     """
-    quick = endpoint.quick_check()
+    passes = endpoint.checker().passes
     encode = _json.encode_plain
     extra_check = endpoint.extra_check
     issues: list[InputIssue] = []
     for index, row in enumerate(rows):
-        if type(row) is dict and quick(row) and _plain_json(row, extra_check, encode) is not None:
+        if type(row) is dict and passes(row) and _plain_json(row, extra_check, encode) is not None:
             continue
         prepared = prepare_row(endpoint, index, row, job_id)
         if not isinstance(prepared, Item):

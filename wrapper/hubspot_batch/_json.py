@@ -3,11 +3,12 @@
 - :func:`encode_strict` is the standard library's C encoder, compact and
   strict: NaN, infinities, lone surrogates and objects of unknown types raise
   (``ValueError`` / ``TypeError``), so that the row is reported, not sent.
-- :func:`encode_plain` is for values known to hold only strings, 64-bit
-  integers, booleans, ``None``, lists and dicts with string keys (what
-  :mod:`._quickcheck` proves): orjson writes the very same bytes several
-  times faster. Without orjson (it is a dependency on CPython only), it is
-  :func:`encode_strict`.
+- :func:`encode_plain` is for rows the endpoint's compiled schema has passed
+  (``RowChecker.passes`` in :mod:`._validate`: typed fields, and free-form
+  content holding only strings, 64-bit integers, booleans, ``None``, lists
+  and dicts with string keys): orjson writes the same JSON several times
+  faster (raising, like :func:`encode_strict`, on a lone surrogate). Without
+  orjson (it is a dependency on CPython only), it is :func:`encode_strict`.
 - :func:`decode` reads a response body with orjson, and with :func:`json.loads`
   what orjson refuses (``NaN``, escaped lone surrogates...), so that both
   read the same bodies.
