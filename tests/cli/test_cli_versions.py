@@ -147,3 +147,25 @@ def test_a_version_near_its_end_is_printed_as_a_notice(
     notices = [line for line in err.splitlines() if line.startswith("notice: ")]
     assert len(notices) == 1, err
     assert "v4: support ends on 2027-03-30; move to 2026-09" in notices[0]
+
+
+def test_id_from_makes_a_second_run_create_nothing(tmp_path: Path, sandbox: SandboxServer) -> None:
+    args = ["run", "timeline-events", str(EXAMPLES / "timeline-events.jsonl"), "--base-url", sandbox.url]
+    args += ["--no-progress", "--id-from", "eventTemplateId,timestamp,tokens"]
+    summaries = []
+    for run in range(2):
+        summary = tmp_path / f"s{run}.json"
+        ran = run_cli([*args, "--summary-json", str(summary)], env=token_env())
+        assert ran.code == 0, ran.err
+        summaries.append(json.loads(summary.read_text()))
+    assert summaries[0]["succeeded"] == summaries[1]["succeeded"] > 0
+    assert len(sandbox.state.timeline_events) == summaries[0]["succeeded"]
+
+
+def test_id_from_on_another_endpoint_is_a_usage_error(sandbox: SandboxServer) -> None:
+    ran = run_cli(
+        ["run", "communications", str(EXAMPLES / "communications.jsonl"), "--id-from", "id"]
+        + ["--base-url", sandbox.url, "--no-progress"],
+        env=token_env(),
+    )
+    assert ran.code == 2 and "--id-from applies to timeline-events only" in ran.err

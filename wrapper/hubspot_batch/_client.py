@@ -21,6 +21,7 @@ from ._auth import Credentials, TokenSource
 from ._endpoints import ApiVersion, Endpoint, EndpointName, endpoint, known_version, versions
 from ._engine import Job, OnInvalid, Runtime, check_all, prepared_source
 from ._errors import ConfigurationError, InputIssue, InputValidationError
+from ._ids import IdFrom, with_id_from
 from ._limiter import TIERS, LimiterBackend, LocalLimiter, RateTier, RollingWindow
 from ._resources import (
     AsyncCommunications,
@@ -128,9 +129,15 @@ class _Core:
         path_params: dict[str, Any] | None = None,
         existing_is_success: bool = False,
         total: int | None = None,
+        id_from: IdFrom | None = None,
     ) -> Job:
-        """A job for one call, with the endpoint resolved and the arguments checked."""
-        ep: Endpoint = endpoint(name, api_version or self.api_version)
+        """A job for one call, with the endpoint resolved and the arguments checked.
+
+        With ``id_from`` the ids of created rows are derived from the rows, so
+        "already exists" means an earlier run created it: success.
+        """
+        ep: Endpoint = self.endpoint(name, api_version, id_from)
+        existing_is_success = existing_is_success or id_from is not None
         warning = _versions.notice(ep.version)
         if warning is not None:
             version_logger.warning("%s: %s", name, warning)
@@ -150,9 +157,16 @@ class _Core:
             total=total,
         )
 
-    def validate(self, name: EndpointName, rows: Iterable[Any], api_version: str | None) -> tuple[InputIssue, ...]:
+    def endpoint(self, name: EndpointName, api_version: str | None, id_from: IdFrom | None = None) -> Endpoint:
+        """The endpoint a call uses: its version resolved, ids derived when ``id_from`` is given."""
+        ep = endpoint(name, api_version or self.api_version)
+        return ep if id_from is None else with_id_from(ep, id_from)
+
+    def validate(
+        self, name: EndpointName, rows: Iterable[Any], api_version: str | None, id_from: IdFrom | None = None
+    ) -> tuple[InputIssue, ...]:
         """Every problem in ``rows`` (index and field of each), sending nothing."""
-        return tuple(check_all(endpoint(name, api_version or self.api_version), rows, "validate"))
+        return tuple(check_all(self.endpoint(name, api_version, id_from), rows, "validate"))
 
     async def collect(self, job: Job, rows: Rows, on_invalid: OnInvalid | None) -> BatchResult:
         """Read every row, check them all (nothing is sent if one is invalid), send, and return one result.

@@ -76,6 +76,8 @@ class Endpoint:
     generated ``input_model`` and ``result_model``, ``scopes`` (every scope
     the spec accepts), ``required_scope`` (the one to ask for), ``scope``
     (how messages name it), ``developer_key`` and ``success_statuses``.
+    Per call: ``make_id`` derives a created row's id (``id_from=``, see
+    :mod:`._ids`; None: a random UUID).
     """
 
     name: EndpointName
@@ -99,6 +101,7 @@ class Endpoint:
     scopes: tuple[str, ...] = ()
     required_scope: str = ""
     success_statuses: tuple[int, ...] = (200,)
+    make_id: Callable[[Row], str | None] | None = None
 
     def path(self, **params: Any) -> str:
         """The request path with its parameters filled in."""
@@ -116,7 +119,9 @@ class Endpoint:
     def prepare(self, row: dict[str, Any], job_id: str, index: int) -> None:
         """Fill in what the client adds before sending (ids, trace ids), in place."""
         if self.creates and not row.get("id"):
-            row["id"] = str(uuid.uuid4())
+            made = self.make_id(row) if self.make_id is not None else str(uuid.uuid4())
+            if made:
+                row["id"] = made
         if self.trace_ids and not row.get("objectWriteTraceId"):
             row["objectWriteTraceId"] = f"{job_id}-{index}"
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ._endpoints import ApiVersion, EndpointName
 from ._engine import OnInvalid
 from ._errors import InputIssue
+from ._ids import IdFrom
 from ._results import BatchResult
 
 if TYPE_CHECKING:
@@ -39,13 +40,17 @@ class _Checks:
     _core: _Core
     _name: EndpointName
 
-    def validate(self, rows: Iterable[Any], *, api_version: ApiVersion | None = None) -> tuple[InputIssue, ...]:
+    def validate(
+        self, rows: Iterable[Any], *, api_version: ApiVersion | None = None, id_from: IdFrom | None = None
+    ) -> tuple[InputIssue, ...]:
         """Check rows against the endpoint's schema without sending anything.
 
         Returns every problem found (each names the row's index and the
         field); an empty tuple means every row would be sent as it is.
+        ``id_from`` (timeline events): also check that every row has the
+        fields its id is derived from.
         """
-        return self._core.validate(self._name, rows, api_version)
+        return self._core.validate(self._name, rows, api_version, id_from)
 
 
 class _Sync(_Checks):
@@ -309,6 +314,7 @@ class TimelineEvents(_Sync):
         batch_size: int | None = None,
         on_invalid: OnInvalid | None = None,
         existing_is_success: bool = False,
+        id_from: IdFrom | None = None,
     ) -> BatchResult:
         """Create timeline events (``eventTemplateId``, ``tokens``, one of ``objectId``/``email``/``utk``...).
 
@@ -317,6 +323,13 @@ class TimelineEvents(_Sync):
         exists" for an id an earlier attempt of this call sent counts as
         success; pass ``existing_is_success=True`` to count it as success for
         every id (for example when resuming a job whose ids you kept).
+
+        ``id_from``: field names (``["objectId", "eventTemplateId",
+        "timestamp"]``) or a callable returning a string: rows without an
+        ``id`` get a UUID5 of those values (namespaced by the endpoint and the
+        template or event type), so the same input run twice creates each
+        event once; the second run reports them succeeded (already existed).
+        A row missing a named field is an input error naming it.
         """
         return self._call(
             "timeline_events",
@@ -325,6 +338,7 @@ class TimelineEvents(_Sync):
             api_version=api_version,
             batch_size=batch_size,
             existing_is_success=existing_is_success,
+            id_from=id_from,
         )
 
     def create_events_iter(
@@ -335,6 +349,7 @@ class TimelineEvents(_Sync):
         batch_size: int | None = None,
         on_invalid: OnInvalid | None = None,
         existing_is_success: bool = False,
+        id_from: IdFrom | None = None,
     ) -> Iterator[BatchResult]:
         """Like :meth:`create_events`, streaming."""
         return self._call_iter(
@@ -344,6 +359,7 @@ class TimelineEvents(_Sync):
             api_version=api_version,
             batch_size=batch_size,
             existing_is_success=existing_is_success,
+            id_from=id_from,
         )
 
 
@@ -360,6 +376,7 @@ class AsyncTimelineEvents(_Async):
         batch_size: int | None = None,
         on_invalid: OnInvalid | None = None,
         existing_is_success: bool = False,
+        id_from: IdFrom | None = None,
     ) -> BatchResult:
         """Create timeline events; see :meth:`TimelineEvents.create_events`."""
         return await self._call(
@@ -369,6 +386,7 @@ class AsyncTimelineEvents(_Async):
             api_version=api_version,
             batch_size=batch_size,
             existing_is_success=existing_is_success,
+            id_from=id_from,
         )
 
     def create_events_iter(
@@ -379,6 +397,7 @@ class AsyncTimelineEvents(_Async):
         batch_size: int | None = None,
         on_invalid: OnInvalid | None = None,
         existing_is_success: bool = False,
+        id_from: IdFrom | None = None,
     ) -> AsyncIterator[BatchResult]:
         """Stream results part by part."""
         return self._call_iter(
@@ -388,6 +407,7 @@ class AsyncTimelineEvents(_Async):
             api_version=api_version,
             batch_size=batch_size,
             existing_is_success=existing_is_success,
+            id_from=id_from,
         )
 
 

@@ -26,6 +26,7 @@ class Call:
     endpoint: str
     app_id: int | None = None
     api_version: str = "v3"
+    id_from: tuple[str, ...] | None = None
 
     @property
     def job(self) -> str:
@@ -56,7 +57,11 @@ def stream(
         return hs.subscription_statuses.write_iter(rows, api_version=version, on_invalid=on_invalid)
     if call.endpoint == "timeline-events":
         return hs.timeline.create_events_iter(
-            rows, api_version=version, on_invalid=on_invalid, existing_is_success=existing_is_success
+            rows,
+            api_version=version,
+            on_invalid=on_invalid,
+            existing_is_success=existing_is_success,
+            id_from=call.id_from,
         )
     raise ValueError(f"unknown endpoint {call.endpoint!r}")
 
@@ -70,4 +75,4 @@ def check_rows(call: Call, rows: Sequence[Mapping[str, Any]]) -> tuple[InputIssu
             "subscription-statuses": hs.subscription_statuses,
             "timeline-events": hs.timeline,
         }[call.endpoint]
-        return tuple(namespace.validate(rows, api_version=call.api_version))
+        return tuple(namespace.validate(rows, api_version=call.api_version, id_from=call.id_from))

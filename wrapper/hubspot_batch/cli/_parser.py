@@ -94,6 +94,13 @@ def _positive(text: str) -> int:
     return value
 
 
+def _field_list(text: str) -> tuple[str, ...]:
+    fields = tuple(f.strip() for f in text.split(","))
+    if not all(fields):
+        raise argparse.ArgumentTypeError(f"expected comma-separated field names, got {text!r}")
+    return fields
+
+
 def _batch_size(text: str) -> int:
     value = _positive(text)
     if value > 100:
@@ -178,6 +185,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("fallback", "fail"),
         default="fallback",
         help="when Redis is unreachable: fall back to a local limit at half the budget (default) or stop",
+    )
+    tuning.add_argument(
+        "--id-from",
+        type=_field_list,
+        metavar="F1,F2,...",
+        help="timeline events: rows without an id get a UUID5 of these fields (e.g. objectId,eventTemplateId,"
+        "timestamp), so the same input run twice creates each event once",
     )
     tuning.add_argument("--batch-size", type=_batch_size, metavar="N", help="inputs per request, 1-100 (100)")
     tuning.add_argument(

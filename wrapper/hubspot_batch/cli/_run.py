@@ -79,7 +79,9 @@ def _call(args: argparse.Namespace) -> Call:
         return Call(args.endpoint, args.app_id, version)
     if args.app_id is not None:
         raise UsageError("--app-id applies to webhook-subscriptions only")
-    return Call(args.endpoint, None, version)
+    if args.id_from and args.endpoint != "timeline-events":
+        raise UsageError("--id-from applies to timeline-events only")
+    return Call(args.endpoint, None, version, args.id_from)
 
 
 def _plan(call: Call, rows: list[InputRow], checkpoint: Checkpoint | None) -> _Plan:
@@ -96,7 +98,7 @@ def _plan(call: Call, rows: list[InputRow], checkpoint: Checkpoint | None) -> _P
             if record is not None and record.event_id:
                 plan.existing_is_success = True  # it may have been sent before: "already exists" means it landed
                 payload.setdefault("id", record.event_id)
-            else:
+            elif not call.id_from:  # with --id-from the library derives the same id on every run
                 payload.setdefault("id", str(uuid.uuid4()))
                 new_ids.append(((row.line, row.digest), str(payload["id"])))
         plan.to_send.append(row)
