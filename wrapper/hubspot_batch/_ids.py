@@ -61,7 +61,10 @@ def deterministic_id(endpoint: str, row: Mapping[str, Any], id_from: IdFrom) -> 
 
 
 def with_id_from(endpoint: Endpoint, id_from: IdFrom) -> Endpoint:
-    """``endpoint`` whose rows without an ``id`` get the id ``id_from`` derives; a missing named field is an input error."""
+    """``endpoint`` whose rows without an ``id`` get the id ``id_from`` derives.
+
+    A row missing a named field is an input error (before anything is sent).
+    """
     from ._errors import ConfigurationError
 
     if not endpoint.creates:
