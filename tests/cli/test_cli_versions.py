@@ -164,8 +164,10 @@ def test_id_from_makes_a_second_run_create_nothing(tmp_path: Path, sandbox: Sand
 
 def test_id_from_on_another_endpoint_is_a_usage_error(sandbox: SandboxServer) -> None:
     ran = run_cli(
-        ["run", "communications", str(EXAMPLES / "communications.jsonl"), "--id-from", "id"]
-        + ["--base-url", sandbox.url, "--no-progress"],
+        [
+            *("run", "communications", str(EXAMPLES / "communications.jsonl")),
+            *("--id-from", "id", "--base-url", sandbox.url, "--no-progress"),
+        ],
         env=token_env(),
     )
     assert ran.code == 2 and "--id-from applies to timeline-events only" in ran.err
