@@ -46,23 +46,34 @@ class Measurement:
     stream: bool = False
     faults: dict[str, float] = field(default_factory=dict)
     verify: bool = False
+    arrival_jitter: float = 0.0  # the sandbox counts each request up to this many seconds late
     round: int = 0
 
     @property
     def label(self) -> str:
         variant = "/stream" if self.stream and self.scenario != "memory" else ""
         again = f"/round={self.round + 1}" if self.scenario == "cpu" else ""
-        return f"{self.scenario}/{self.endpoint}/{self.client}{variant}/lat={self.latency}/n={self.n}{again}"
+        jitter = f"/arrival-jitter={self.arrival_jitter}" if self.arrival_jitter else ""
+        return f"{self.scenario}/{self.endpoint}/{self.client}{variant}/lat={self.latency}{jitter}/n={self.n}{again}"
 
     def sandbox(self) -> dict[str, Any]:
         """Keyword arguments of the SandboxConfig."""
-        return {"rate_limit": self.rate_limit, "latency": self.latency, "daily_limit": None, **self.faults}
+        config: dict[str, Any] = {
+            "rate_limit": self.rate_limit,
+            "latency": self.latency,
+            "daily_limit": None,
+            **self.faults,
+        }
+        if self.arrival_jitter:
+            config["arrival_jitter"] = self.arrival_jitter
+        return config
 
 
 @dataclass(frozen=True)
 class Sizes:
     ceiling: int
     ceiling_latencies: tuple[float, ...]
+    ceiling_arrival_jitter: float  # the jittered variant of the ceiling (ours only)
     endpoints_latency: float
     cpu: int
     memory: tuple[int, int]
@@ -75,6 +86,7 @@ class Sizes:
 FULL = Sizes(
     ceiling=20_000,
     ceiling_latencies=(0.1, 0.5),
+    ceiling_arrival_jitter=0.05,
     endpoints_latency=0.1,
     cpu=50_000,
     memory=(100_000, 1_000_000),
@@ -86,6 +98,7 @@ FULL = Sizes(
 SMOKE = Sizes(
     ceiling=300,
     ceiling_latencies=(0.01,),
+    ceiling_arrival_jitter=0.05,
     endpoints_latency=0.01,
     cpu=2_000,
     memory=(1_000, 5_000),
@@ -115,6 +128,20 @@ def plan(scenarios: tuple[str, ...], sizes: Sizes, baselines: bool, smoke: bool)
             for c in _clients(baselines, "communications"):
                 n = _n(c, sizes.ceiling, smoke)
                 out.append(Measurement("ceiling", c, "communications", n, latency, sizes.rate_limit))
+            if sizes.ceiling_arrival_jitter:
+                # the same job with 0-50 ms of random delay before HubSpot counts each request
+                jitter = sizes.ceiling_arrival_jitter
+                out.append(
+                    Measurement(
+                        "ceiling",
+                        "ours",
+                        "communications",
+                        sizes.ceiling,
+                        latency,
+                        sizes.rate_limit,
+                        arrival_jitter=jitter,
+                    )
+                )
     if "endpoints" in scenarios:
         for ep in ("webhooks", "statuses", "timeline"):
             for c in _clients(baselines, ep, pool=False):

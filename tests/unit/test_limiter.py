@@ -75,3 +75,101 @@ def test_headers_parse_case_insensitively_and_ignore_garbage() -> None:
 def test_rejects_a_limit_below_one() -> None:
     with pytest.raises(ValueError):
         RollingWindow(0)
+
+
+# ---- the adaptive margin: widened by 429s, narrowed back after a quiet window
+
+Event = tuple[str, float, int]  # (what, time, how many)
+
+
+def _margins(window: RollingWindow, events: list[Event]) -> list[float]:
+    """Apply ``events`` and give the margin after each one.
+
+    ``("429", t, _)``: a rolling-window 429 met at ``t``; ``("answer", t, _)``:
+    the answer (no headers) to a send booked at ``t``; ``("sends", t, k)``: ``k``
+    sends booked at ``t``.
+    """
+    out: list[float] = []
+    for what, at, count in events:
+        if what == "429":
+            window.on_rate_limited(now=at, retry_after=None)
+        elif what == "answer":
+            window.observe(RateLimitHeaders(), sent_at=at, now=at + 0.1)
+        else:
+            for _ in range(count):
+                window.reserve(at)
+        out.append(round(window.current_margin, 6))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("events", "expected"),
+    [
+        pytest.param([("429", 1.0, 0)], [0.15], id="a 429 doubles the margin plus one base margin"),
+        pytest.param(
+            [("429", 1.0, 0), ("429", 1.1, 0), ("429", 1.2, 0)], [0.15, 0.15, 0.15], id="a burst of 429s widens once"
+        ),
+        pytest.param(
+            [("429", 1.0, 0), ("answer", 0.5, 0), ("429", 1.2, 0)],
+            [0.15, 0.15, 0.15],
+            id="the answer to a send booked before the widening does not re-arm it",
+        ),
+        pytest.param(
+            [("429", 1.0, 0), ("answer", 2.0, 0), ("429", 2.1, 0)],
+            [0.15, 0.15, 0.35],
+            id="a 429 after a send booked with the widened margin widens again",
+        ),
+        pytest.param(
+            [(what, 2.0 * i + (0.5 if what == "answer" else 0.0), 0) for i in range(5) for what in ("429", "answer")],
+            [0.15, 0.15, 0.35, 0.35, 0.75, 0.75, 1.0, 1.0, 1.0, 1.0],
+            id="capped at max_margin",
+        ),
+        pytest.param(
+            [("429", 1.0, 0), ("sends", 2.0, 9), ("sends", 2.0, 1), ("sends", 2.0, 10)],
+            [0.15, 0.15, 0.1, 0.075],
+            id="a full window's worth of sends without a 429 halves the excess",
+        ),
+        pytest.param(
+            [("429", 1.0, 0), ("sends", 2.0, 9), ("429", 2.5, 0), ("sends", 3.0, 9), ("sends", 3.0, 1)],
+            [0.15, 0.15, 0.15, 0.15, 0.1],
+            id="a 429 that does not widen still restarts the quiet count",
+        ),
+        pytest.param(
+            [("429", 1.0, 0), ("sends", 2.0, 10 * 20)],
+            [0.15, 0.05],
+            id="never below the base, an excess < 1 ms dropped",
+        ),
+        pytest.param([("sends", 0.0, 50)], [0.05], id="quiet sends never narrow the base"),
+    ],
+)
+def test_adaptive_margin_rule(events: list[Event], expected: list[float]) -> None:
+    assert _margins(RollingWindow(10, interval=10.0, margin=0.05), events) == expected
+
+
+@pytest.mark.parametrize(
+    ("margin", "max_margin", "expected"),
+    [
+        (0.05, 0.2, [0.15, 0.15, 0.2, 0.2]),  # a lower ceiling
+        (0.1, 1.0, [0.3, 0.3, 0.7, 0.7]),  # the step is the base margin
+        (0.0, 1.0, [0.0, 0.0, 0.0, 0.0]),  # margin=0: booked to the millisecond, always
+        (2.0, 1.0, [2.0, 2.0, 2.0, 2.0]),  # a base above the ceiling stays the base
+    ],
+)
+def test_adaptive_margin_bounds(margin: float, max_margin: float, expected: list[float]) -> None:
+    window = RollingWindow(10, interval=10.0, margin=margin, max_margin=max_margin)
+    events: list[Event] = [("429", 1.0, 0), ("answer", 2.0, 0), ("429", 2.1, 0), ("answer", 3.0, 0)]
+    assert _margins(window, events) == expected
+
+
+def test_the_widened_margin_spaces_the_next_sends() -> None:
+    window = RollingWindow(3, interval=10.0, margin=0.1)
+    assert [window.reserve(0.0) for _ in range(3)] == [0.0, 0.0, 0.0]
+    window.on_rate_limited(now=1.0, retry_after=None)  # someone else's request, say: our three fill the window
+    assert window.current_margin == pytest.approx(0.3)
+    assert window.reserve(1.0) == pytest.approx(10.3)
+    assert window.margin == 0.1  # the constructor's margin stays the base
+
+
+def test_a_negative_margin_is_refused() -> None:
+    with pytest.raises(ValueError):
+        RollingWindow(10, margin=-0.1)

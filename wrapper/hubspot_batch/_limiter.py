@@ -7,7 +7,10 @@ starts from a tier default and learns the real budget from every response's
 ``X-HubSpot-RateLimit-Max``, ``-Interval-Milliseconds`` and ``-Remaining``: a
 ``Remaining`` lower than we expect means someone else uses the same budget,
 and the window is filled up to match. A 429 fills the window (and honours
-``Retry-After``) so that every sender pauses until a slot frees.
+``Retry-After``) so that every sender pauses until a slot frees, and widens
+the safety margin between a send and the one it replaces (see
+:class:`RollingWindow`): arrival times at HubSpot wobble by tens of
+milliseconds, so sends are not booked to the millisecond.
 
 :class:`RollingWindow` is a pure function of the times passed in: no clock,
 no sleeping. :class:`LocalLimiter` puts it behind the :class:`LimiterBackend`
@@ -115,8 +118,27 @@ class RollingWindow:
 
     ``limit`` requests per ``interval`` seconds. ``cap`` (if set) is an upper
     bound the learned limit never exceeds (a caller's explicit ``rate_limit``).
-    ``margin`` seconds are added to every booked send so that a request never
-    reaches HubSpot before the one it replaces has left HubSpot's window.
+    A send that replaces one leaving the window is booked ``current_margin``
+    seconds after that one leaves, so that a request never reaches HubSpot
+    before the one it replaces has left HubSpot's window, although the
+    network delays each request differently.
+
+    The margin adapts; ``margin`` is where it starts and the floor it returns
+    to, ``max_margin`` its ceiling:
+
+    - a rolling-window 429 (:meth:`on_rate_limited`) widens it to
+      ``min(2 * current + margin, max_margin)``: doubled plus one base
+      margin (from 0.05 s: 0.15, 0.35, 0.75, 1.0). Once per burst: after a
+      widening, further 429s widen it again only once the answer to a send
+      booked after the widening has been seen (:meth:`observe`); until then
+      they answer sends booked with the old margin.
+    - every ``limit`` sends booked without a 429 in between (a full window's
+      worth) halve the excess over ``margin`` (from 0.35 s: 0.2, 0.125,
+      0.0875, ...); an excess under 1 ms is dropped. It never goes below
+      ``margin``.
+
+    ``margin=0`` books sends to the millisecond and keeps it so (0 doubled
+    plus 0 is 0).
     """
 
     limit: int
@@ -124,14 +146,27 @@ class RollingWindow:
     cap: int | None = None
     margin: float = 0.05
     learn: bool = True
+    max_margin: float = 1.0
     _sends: deque[float] = attrs.field(factory=deque, init=False, repr=False)
     _paused_until: float = attrs.field(default=float("-inf"), init=False, repr=False)
+    _current_margin: float = attrs.field(default=0.0, init=False, repr=False)
+    _quiet_sends: int = attrs.field(default=0, init=False, repr=False)
+    _widened_after: float = attrs.field(default=float("-inf"), init=False, repr=False)
+    _armed: bool = attrs.field(default=True, init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if self.limit < 1:
             raise ValueError("limit must be at least 1 request per interval")
+        if not self.margin >= 0 or not self.max_margin >= 0:
+            raise ValueError("margin and max_margin must not be negative")
         if self.cap is not None:
             self.limit = min(self.limit, self.cap)
+        self._current_margin = self.margin
+
+    @property
+    def current_margin(self) -> float:
+        """The margin booked sends get now: ``margin`` widened by recent 429s (see the class docstring)."""
+        return self._current_margin
 
     def _expire(self, now: float) -> None:
         # Keep two intervals of history: observe() counts the window around a
@@ -153,8 +188,12 @@ class RollingWindow:
         if sends:
             at = max(at, sends[-1])
         if len(sends) >= self.limit:
-            at = max(at, sends[-self.limit] + self.interval + self.margin)
+            at = max(at, sends[-self.limit] + self.interval + self._current_margin)
         sends.append(at)
+        self._quiet_sends += 1
+        if self._quiet_sends >= self.limit:  # a full window's worth of sends without a 429
+            self._quiet_sends = 0
+            self._narrow()
         return at
 
     def observe(self, headers: RateLimitHeaders, sent_at: float, now: float) -> None:
@@ -166,6 +205,8 @@ class RollingWindow:
         ``Remaining`` below what all of those leave means someone else spends
         the same budget; that difference is booked at ``sent_at``.
         """
+        if not self._armed and sent_at > self._widened_after:
+            self._armed = True  # a send booked with the widened margin was answered
         if not self.learn:
             return
         if headers.interval_ms and 100 <= headers.interval_ms <= 3_600_000:  # ignore absurd values
@@ -182,13 +223,24 @@ class RollingWindow:
                 self._fill(sent_at, missing)
 
     def on_rate_limited(self, now: float, retry_after: float | None) -> None:
-        """Fill the window at ``now`` so every sender waits for a slot; honour ``Retry-After``."""
+        """Fill the window at ``now`` so every sender waits for a slot; honour ``Retry-After``; widen the margin."""
         self._expire(now)
         missing = self.limit - self._count_window(now)
         if missing > 0:
             self._fill(now, missing)
         if retry_after is not None:
             self._paused_until = max(self._paused_until, now + retry_after)
+        self._quiet_sends = 0
+        if self._armed:
+            ceiling = max(self.max_margin, self.margin)
+            self._current_margin = min(2 * self._current_margin + self.margin, ceiling)
+            # every send booked from now on is booked after this
+            self._widened_after = max(now, self._sends[-1]) if self._sends else now
+            self._armed = False
+
+    def _narrow(self) -> None:
+        excess = (self._current_margin - self.margin) / 2
+        self._current_margin = self.margin + excess if excess >= 0.001 else self.margin
 
     def confirm(self, booked: float, actual: float) -> None:
         """Move a booked send to when its first byte was really written (connecting takes time)."""

@@ -115,6 +115,10 @@ Configuration: ``SandboxConfig`` (frozen attrs, keyword-only)
   429s: when the window falls below the limit, or the next UTC midnight.
 - ``latency=0.0`` seconds per request, plus ``latency_jitter=0.0`` times a
   uniform [0, 1) draw.
+- ``arrival_jitter=0.0`` seconds: each request reaching the rate limit is
+  counted by the rolling window at ``clock() + U(0, arrival_jitter)``, as if
+  the network delayed its arrival (so requests may be counted out of send
+  order), and its answer waits that extra delay too (own generator).
 - fault rates in [0, 1]: ``error_5xx_rate``, ``drop_before_rate`` (these two
   are exclusive; sum <= 1), ``drop_after_rate``, ``stall_rate``,
   ``truncated_rate``, ``non_json_rate`` (these four are exclusive; sum <= 1);

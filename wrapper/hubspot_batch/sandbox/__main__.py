@@ -27,6 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--retry-after", action="store_true", help="send Retry-After on 429")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per request")
     parser.add_argument("--latency-jitter", type=float, default=0.0, help="extra random seconds")
+    parser.add_argument(
+        "--arrival-jitter", type=float, default=0.0, help="random seconds before a request is counted (max)"
+    )
     parser.add_argument("--stall-seconds", type=float, default=30.0, help="how long a stall lasts")
     parser.add_argument("--seed", type=int, default=0, help="seed of the fault decisions")
     parser.add_argument("--max-batch-size", type=int, default=100, help="inputs per request")
@@ -50,6 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             send_retry_after=args.retry_after,
             latency=args.latency,
             latency_jitter=args.latency_jitter,
+            arrival_jitter=args.arrival_jitter,
             stall_seconds=args.stall_seconds,
             seed=args.seed,
             max_batch_size=args.max_batch_size,

@@ -132,6 +132,7 @@ class SandboxApp:
         self._faults = FaultInjector(self.config)
         self._jitter_rng = random.Random(self.config.seed ^ 0x5EED)
         self._shuffle_rng = random.Random(self.config.seed ^ 0x5AFF1E)
+        self._arrival_rng = random.Random(self.config.seed ^ 0xA881FE)
         self._rng_lock = threading.Lock()
 
     # --------------------------------------------------------------- helpers
@@ -143,6 +144,14 @@ class SandboxApp:
         with self._rng_lock:
             return cfg.latency + cfg.latency_jitter * self._jitter_rng.random()
 
+    def _arrival_delay(self) -> float:
+        # How much later than now the network delivers the request (``arrival_jitter``).
+        jitter = self.config.arrival_jitter
+        if not jitter:
+            return 0.0
+        with self._rng_lock:
+            return jitter * self._arrival_rng.random()
+
     def _json(self, status: int, body: dict[str, Any], headers: dict[str, str]) -> SandboxResponse:
         cid = body.get("correlationId")
         out = dict(headers)
@@ -150,7 +159,10 @@ class SandboxApp:
         out["X-HubSpot-Correlation-Id"] = cid if isinstance(cid, str) else new_correlation_id()
         return SandboxResponse(status, out, dump_json(body), delay=self._latency())
 
-    def _finish(self, result: SandboxResponse | Dropped) -> SandboxResponse | Dropped:
+    def _finish(self, result: SandboxResponse | Dropped, late: float = 0.0) -> SandboxResponse | Dropped:
+        # `late`: the request reached the rate limit that long after now; its answer cannot come earlier.
+        if late > 0:
+            result = attrs.evolve(result, delay=result.delay + late)
         if isinstance(result, Dropped):
             self.state.record_dropped()
         else:
@@ -251,7 +263,8 @@ class SandboxApp:
         if failure is not None:
             return self._finish(self._json(failure.status, failure.body, self._limiter.peek()))
 
-        decision = self._limiter.admit()
+        late = self._arrival_delay()
+        decision = self._limiter.admit(late)
         headers = decision.headers
         if route.version in self.config.deprecated_versions:
             headers["X-HubSpot-API-Deprecated"] = "true"
@@ -265,27 +278,27 @@ class SandboxApp:
                 "policyName": decision.policy,
                 "requestId": new_correlation_id(),
             }
-            return self._finish(self._json(429, body, headers))
+            return self._finish(self._json(429, body, headers), late)
 
         plan = self._faults.draw()
         if plan.before == DROP_BEFORE:
             self.state.record_fault(DROP_BEFORE)
-            return self._finish(Dropped(DROP_BEFORE, self._latency()))
+            return self._finish(Dropped(DROP_BEFORE, self._latency()), late)
         if plan.before == ERROR_5XX:
             self.state.record_fault(ERROR_5XX)
             status = plan.status_5xx
             html_headers = dict(headers)
             html_headers["Content-Type"] = _HTML
             page = html_error_page(status, _REASONS[status])
-            return self._finish(SandboxResponse(status, html_headers, page, self._latency(), ERROR_5XX))
+            return self._finish(SandboxResponse(status, html_headers, page, self._latency(), ERROR_5XX), late)
 
         status, body = self._run(route, request)
         response = self._json(status, body, headers)
         if not 200 <= status < 300 or plan.after is None:
-            return self._finish(response)
+            return self._finish(response, late)
         self.state.record_fault(plan.after)
         if plan.after == DROP_AFTER:
-            return self._finish(Dropped(DROP_AFTER, response.delay))
+            return self._finish(Dropped(DROP_AFTER, response.delay), late)
         if plan.after == STALL:
             response = attrs.evolve(response, delay=response.delay + self.config.stall_seconds, fault=STALL)
         elif plan.after == TRUNCATED:
@@ -294,4 +307,4 @@ class SandboxApp:
             html_headers = dict(response.headers)
             html_headers["Content-Type"] = _HTML
             response = attrs.evolve(response, headers=html_headers, body=_NON_JSON_PAGE, fault=NON_JSON)
-        return self._finish(response)
+        return self._finish(response, late)

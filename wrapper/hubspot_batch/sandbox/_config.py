@@ -96,6 +96,7 @@ class SandboxConfig:
     send_retry_after: bool = False
     latency: float = attrs.field(default=0.0, validator=_non_negative)
     latency_jitter: float = attrs.field(default=0.0, validator=_non_negative)
+    arrival_jitter: float = attrs.field(default=0.0, validator=_non_negative)
     error_5xx_rate: float = attrs.field(default=0.0, validator=_rate)
     drop_before_rate: float = attrs.field(default=0.0, validator=_rate)
     drop_after_rate: float = attrs.field(default=0.0, validator=_rate)

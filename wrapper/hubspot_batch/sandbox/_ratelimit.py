@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 import threading
 from collections import deque
@@ -32,6 +33,13 @@ class RateLimiter:
 
     With ``count_rejected_requests`` (the default) a 429 also uses up window
     and daily capacity, as HubSpot counts every request.
+
+    :meth:`admit` may be told that a request arrives ``delay`` seconds after
+    ``clock()`` (the sandbox's ``arrival_jitter``): the window keeps its entries
+    sorted, so requests counted out of send order are still counted right,
+    and a request's window is (arrival - interval, arrival]. A request is
+    judged when it is handled, against the requests handled before it (one
+    handled later may still arrive earlier and is not held against it).
     """
 
     def __init__(self, config: SandboxConfig, clock: Clock, wall_clock: Clock) -> None:
@@ -46,6 +54,7 @@ class RateLimiter:
         self._lock = threading.Lock()
 
     def _expire(self, now: float) -> None:
+        # No request arrives before `now`, so entries at or before now - interval are in no window to come.
         horizon = now - self._interval
         window = self._window
         while window and window[0] <= horizon:
@@ -55,12 +64,18 @@ class RateLimiter:
             self._day = day
             self._daily_used = 0
 
-    def _headers(self) -> dict[str, str]:
+    def _bounds(self, at: float) -> tuple[int, int]:
+        """Positions in the window of the entries in (at - interval, at]: ``window[lo:hi]``."""
+        window = self._window
+        return bisect.bisect_right(window, at - self._interval), bisect.bisect_right(window, at)
+
+    def _headers(self, at: float) -> dict[str, str]:
         cfg = self._config
         headers: dict[str, str] = {}
         if cfg.rate_limit:
+            lo, hi = self._bounds(at)
             headers["X-HubSpot-RateLimit-Max"] = str(cfg.rate_limit)
-            headers["X-HubSpot-RateLimit-Remaining"] = str(max(0, cfg.rate_limit - len(self._window)))
+            headers["X-HubSpot-RateLimit-Remaining"] = str(max(0, cfg.rate_limit - (hi - lo)))
             headers["X-HubSpot-RateLimit-Interval-Milliseconds"] = str(cfg.interval_ms)
         if cfg.daily_limit:
             headers["X-HubSpot-RateLimit-Daily"] = str(cfg.daily_limit)
@@ -70,31 +85,35 @@ class RateLimiter:
     def peek(self) -> dict[str, str]:
         """The current headers, without counting a request (for 401/403/404/405)."""
         with self._lock:
-            self._expire(self._clock())
-            return self._headers()
+            now = self._clock()
+            self._expire(now)
+            return self._headers(now)
 
-    def admit(self) -> RateDecision:
-        """Count one request and say whether it is over a limit."""
+    def admit(self, delay: float = 0.0) -> RateDecision:
+        """Count one request arriving ``delay`` seconds from now and say whether it is over a limit."""
         cfg = self._config
         with self._lock:
             now = self._clock()
             self._expire(now)
+            arrival = now + delay
             policy: str | None = None
             retry_after: float | None = None
             if cfg.daily_limit and self._daily_used >= cfg.daily_limit:
                 policy = DAILY
                 wall = self._wall_clock()
                 retry_after = (math.floor(wall / _DAY) + 1) * _DAY - wall
-            elif cfg.rate_limit and len(self._window) >= cfg.rate_limit:
-                policy = TEN_SECONDLY_ROLLING
-                # the window drops below the limit when this entry expires
-                oldest_needed = self._window[len(self._window) - cfg.rate_limit]
-                retry_after = oldest_needed + self._interval - now
+            elif cfg.rate_limit:
+                lo, hi = self._bounds(arrival)
+                if hi - lo >= cfg.rate_limit:
+                    policy = TEN_SECONDLY_ROLLING
+                    # the window drops below the limit when this entry expires
+                    oldest_needed = self._window[hi - cfg.rate_limit]
+                    retry_after = oldest_needed + self._interval - arrival
             if policy is None or cfg.count_rejected_requests:
                 if cfg.rate_limit:
-                    self._window.append(now)
+                    bisect.insort(self._window, arrival)
                 self._daily_used += 1
-            headers = self._headers()
+            headers = self._headers(arrival)
         ra = None if retry_after is None else max(1, math.ceil(retry_after))
         if policy is not None and cfg.send_retry_after and ra is not None:
             headers["Retry-After"] = str(ra)
