@@ -42,7 +42,7 @@ A real HTTP/1.1 keep-alive server on 127.0.0.1 (for CLIs and benchmarks)::
 background thread; ``start()`` / ``stop()`` or ``with``; ``url``, ``port``,
 ``app``, ``state``. It binds IPv4 loopback only. ``python -m
 hubspot_batch.sandbox --port 8000 [--rate-limit N] [--latency S] [--seed N]
-[--error-5xx-rate R] [--drop-before-rate R] [--drop-after-rate R]
+[--day-starts-at S] [--no-daily-headers] [--error-5xx-rate R] [--drop-before-rate R] [--drop-after-rate R]
 [--truncated-rate R] [--non-json-rate R] [--stall-rate R] [--token T]
 [--missing-id ID] ...`` serves until Ctrl-C and prints the URL.
 
@@ -51,12 +51,14 @@ wall_clock=time.time)``: ``app.handle(SandboxRequest) -> SandboxResponse |
 Dropped``. It never sleeps and never does I/O; ``SandboxResponse.delay``
 says how long the transport/server waits before answering. Inject ``clock``
 (monotonic seconds; drives the rate window) and ``wall_clock`` (epoch
-seconds; dates in bodies and the daily-limit day) to test without sleeping.
+seconds; dates in bodies and the daily-limit day) to test without sleeping:
+moving ``wall_clock`` past the daily reset (``day_starts_at``) starts a new
+day, and ``app.reset_day()`` starts one at once.
 Several transports/servers may share one app (and so one state and one
 rate limit).
 
-Paths (all ``POST``; others answer 405 with ``Allow: POST``; unknown paths 404)
-===============================================================================
+Paths (all ``POST`` but the usage endpoint; 405 otherwise; unknown paths 404)
+=============================================================================
 
 Every batch operation the vendored specs describe is served (the routes are
 read from the specs' ``x-hubspot-batch`` marks), with the scope the spec names:
@@ -77,6 +79,29 @@ path                                                          endpoint name
 /integrators/timeline/2026-03/events/batch                    timeline
 /integrators/timeline/2026-09/events/batch                    timeline
 ============================================================  ================
+
+A wrong method answers 405 ``METHOD_NOT_ALLOWED`` with ``Allow: POST``. Besides
+the batch paths (and the OAuth token endpoint below):
+
+``GET /account-info/v3/api-usage/daily/private-apps`` (HubSpot's daily-usage
+endpoint; other methods: 405 with ``Allow: GET``) answers 200::
+
+    {"results": [{"name": "private-apps-api-calls-daily",
+                  "usageLimit": <daily_limit>,
+                  "currentUsage": <requests counted today>,
+                  "collectedAt": "2026-11-23T10:00:00.000Z",
+                  "fetchStatus": "SUCCESS",
+                  "resetsAt": "2026-11-24T00:00:00Z"}]}
+
+(field names, ``name`` and the ``resetsAt`` format as in HubSpot's account-info
+v3 spec; ``collectedAt`` is now, ``resetsAt`` the next daily reset, see
+``day_starts_at``; ``"results": []`` when the daily limit is off). It needs a
+bearer token like the batch endpoints (401 without; 403 if ``missing_scopes``
+takes the spec's ``oauth`` scope; no ``hapikey``). Unlike HubSpot, where it is
+undocumented, here it is neither limited by nor counted in the ten-second
+window and does not count towards the daily usage; it meets no injected
+faults (``latency`` applies) and draws nothing from the fault generator. It
+carries the current rate-limit headers.
 
 Order of checks
 ===============
@@ -100,7 +125,10 @@ Order of checks
 Every answer carries ``X-HubSpot-Correlation-Id`` and the rate-limit headers
 ``X-HubSpot-RateLimit-Max``, ``-Remaining``, ``-Interval-Milliseconds`` (absent
 when the window limit is off) and ``X-HubSpot-RateLimit-Daily``,
-``-Daily-Remaining`` (absent when the daily limit is off, as for OAuth apps).
+``-Daily-Remaining`` (absent when the daily limit is off or ``daily_headers``
+is False, as for OAuth apps). ``-Daily-Remaining`` counts down with every
+request counted today (401/403/404/405 are not counted) and is back at
+``daily_limit`` after the daily reset.
 Every JSON error carries ``correlationId``.
 
 Configuration: ``SandboxConfig`` (frozen attrs, keyword-only)
@@ -108,11 +136,18 @@ Configuration: ``SandboxConfig`` (frozen attrs, keyword-only)
 
 - ``rate_limit=190`` requests per ``interval_ms=10_000`` rolling window on
   ``clock``; 0 or None disables it.
-- ``daily_limit=1_000_000`` requests per UTC day of ``wall_clock``; 0 or None
+- ``daily_limit=1_000_000`` requests per day of ``wall_clock``; 0 or None
   disables it (set it small to provoke a ``DAILY`` 429).
+- ``day_starts_at=0.0`` seconds after 00:00 UTC, in [0, 86400): when the
+  portal's day (and so the daily count) resets, e.g. ``5 * 3600`` for a
+  portal at UTC-5. Used by the daily counter, the ``DAILY`` 429's
+  ``Retry-After`` and the usage endpoint's ``resetsAt``.
+- ``daily_headers=True``: False sends no ``X-HubSpot-RateLimit-Daily`` /
+  ``-Daily-Remaining`` headers (as for OAuth apps) while the daily limit is
+  still enforced and reported by the usage endpoint.
 - ``count_rejected_requests=True``: 429s also use up window/daily capacity.
 - ``send_retry_after=False``: add ``Retry-After`` (whole seconds, >= 1) to
-  429s: when the window falls below the limit, or the next UTC midnight.
+  429s: when the window falls below the limit, or the next daily reset.
 - ``latency=0.0`` seconds per request, plus ``latency_jitter=0.0`` times a
   uniform [0, 1) draw.
 - ``arrival_jitter=0.0`` seconds: each request reaching the rate limit is
@@ -172,7 +207,14 @@ Which ids exist
 - webhook subscriptions: an id > 0 not in ``missing_ids`` exists for any
   ``appId``; its ``eventType`` is stable: ``EVENT_TYPES[id % 6]``.
 - preference subscriptions: an id > 0 not in ``missing_ids``.
-- timeline events: exist once created; unique per ``(eventTemplateId, id)``.
+- timeline events: exist once created; unique per ``(eventTemplateId, id)``
+  at v3 and ``(eventTypeName, id)`` at 2026-03/2026-09, in one store for
+  every version. The sandbox has no registry of event templates, so it takes
+  an ``eventTemplateId`` and an ``eventTypeName`` that are the same string
+  for the same event type: an event created at any version "already exists"
+  at every version (v3: 207 ``OBJECT_ALREADY_EXISTS``; 2026-03/2026-09:
+  409 ``CONFLICT``), and the same ``id`` under another template or type
+  name is a different event.
 
 Bodies
 ======
@@ -225,18 +267,21 @@ timeline (201 / 207)
     ``customObjectTypeId``, ``extraData``, ``timestamp``, ``timelineIFrame``.
     The same ``(eventTemplateId, id)`` twice in one batch: whole-batch 400 as
     above. Per input (207): no ``objectId``/``email``/``utk`` ->
-    ``VALIDATION_ERROR``; an event that already exists -> ``OBJECT_ALREADY_EXISTS``
+    ``VALIDATION_ERROR``; an event that already exists (created at any
+    version) -> ``OBJECT_ALREADY_EXISTS``
     ``"Event with id '<id>' already exists for template '<tpl>'"`` (not
     stored again; counted in ``timeline_duplicates_rejected``); both with
     ``context: {"id": [<id>]}``. Results echo the input plus ``objectType:
     "CONTACT"``, ``createdAt`` and ``timestamp`` (now when not given).
-timeline 2026-03 (200, all or none)
+timeline 2026-03 and 2026-09 (200, all or none)
     Inputs are occurrences: ``eventTypeName``, ``id``, ``properties``
     (object) and one of ``objectId``/``email``/``utk`` (plus the optional
     fields of v3 and ``objectTypeFullyQualifiedName``). A missing field or
     object reference: whole-batch 400 ``VALIDATION_ERROR`` ("none were
-    accepted"); any ``(eventTypeName, id)`` that already exists: whole-batch
-    409 ``CONFLICT`` with ``context.ids`` and nothing stored. Otherwise 200
+    accepted"); any ``(eventTypeName, id)`` that already exists (created at
+    any version): whole-batch 409 ``CONFLICT``, ``"Events with these ids
+    already exist: [e1, e2]; none were accepted"``, ``context.ids`` naming
+    every such id, and nothing stored. Otherwise 200
     with every occurrence echoed (``createdAt``, ``timestamp``).
 
 Top-level errors
@@ -262,8 +307,9 @@ Inspecting
 ==========
 
 ``state.communication(id)``, ``state.subscription(app_id, id)``,
-``state.status(email, subscription_id)``, ``state.timeline_event(tpl, id)``,
-``state.timeline_events`` and ``state.stats()`` (a frozen ``SandboxStats``:
+``state.status(email, subscription_id)``, ``state.timeline_event(tpl, id)``
+(``tpl``: the template id or the event type name), ``state.timeline_events``
+and ``state.stats()`` (a frozen ``SandboxStats``:
 requests, responses_by_status, dropped, faults, rate_limited, effects,
 batches_applied, timeline_create_attempts, timeline_duplicates_rejected).
 Records are created only when touched, so ``communication(id)`` is None for

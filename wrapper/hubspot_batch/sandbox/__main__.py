@@ -24,6 +24,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--rate-limit", type=int, default=190, help="requests per window (0: off)")
     parser.add_argument("--interval-ms", type=int, default=10_000, help="window length")
     parser.add_argument("--daily-limit", type=int, default=1_000_000, help="per day (0: off)")
+    parser.add_argument(
+        "--day-starts-at",
+        type=float,
+        default=0.0,
+        help="seconds after 00:00 UTC at which the daily limit resets (e.g. 18000 for UTC-5)",
+    )
+    parser.add_argument(
+        "--no-daily-headers",
+        dest="daily_headers",
+        action="store_false",
+        help="send no X-HubSpot-RateLimit-Daily* headers (as for OAuth apps)",
+    )
     parser.add_argument("--retry-after", action="store_true", help="send Retry-After on 429")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per request")
     parser.add_argument("--latency-jitter", type=float, default=0.0, help="extra random seconds")
@@ -50,6 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             rate_limit=args.rate_limit,
             interval_ms=args.interval_ms,
             daily_limit=args.daily_limit,
+            day_starts_at=args.day_starts_at,
+            daily_headers=args.daily_headers,
             send_retry_after=args.retry_after,
             latency=args.latency,
             latency_jitter=args.latency_jitter,

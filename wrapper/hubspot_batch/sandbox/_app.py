@@ -32,6 +32,7 @@ from ._ratelimit import RateLimiter
 from ._state import SandboxState
 from ._statuses import write_statuses
 from ._timeline import create_events, create_occurrences
+from ._usage import USAGE_PATH, USAGE_SCOPES, usage_body
 from ._webhooks import update_subscriptions
 
 __all__ = ["SandboxApp"]
@@ -232,6 +233,32 @@ class SandboxApp:
             body["errors"] = errors
         return result.status, body
 
+    def _usage(self, request: SandboxRequest) -> SandboxResponse:
+        # The daily-usage endpoint: authenticated, but neither limited nor counted, and never faulted.
+        if request.method.upper() != "GET":
+            body = error_body(f"HTTP {request.method} is not allowed here", "METHOD_NOT_ALLOWED")
+            headers = self._limiter.peek()
+            headers["Allow"] = "GET"
+            return self._json(405, body, headers)
+        failure = check_auth(
+            self.config,
+            self.state,
+            "usage",
+            request.query,
+            request.headers,
+            self._clock(),
+            required=USAGE_SCOPES,
+            developer_key=False,
+        )
+        if failure is not None:
+            return self._json(failure.status, failure.body, self._limiter.peek())
+        usage = self._limiter.usage()
+        return self._json(200, usage_body(self.config, usage), self._limiter.peek())
+
+    def reset_day(self) -> None:
+        """Start a new day of the daily limit now (the daily count goes back to 0), as a reset would."""
+        self._limiter.reset_day()
+
     # ------------------------------------------------------------------ core
 
     def handle(self, request: SandboxRequest) -> SandboxResponse | Dropped:
@@ -240,6 +267,8 @@ class SandboxApp:
         if request.path in TOKEN_PATHS and request.method.upper() == "POST":
             status, token_body = issue_token(self.config, self.state, request.body, self._clock())
             return self._finish(self._json(status, token_body, {}))
+        if request.path == USAGE_PATH:
+            return self._finish(self._usage(request))
         route = self._route(request)
         if route is None:
             body = error_body(f"Unable to route {request.method} {request.path}", "NOT_FOUND")

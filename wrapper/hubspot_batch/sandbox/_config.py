@@ -80,6 +80,11 @@ def _positive(_inst: object, attr: attrs.Attribute[int], value: int) -> None:
         raise ValueError(f"{attr.name} must be > 0, got {value!r}")
 
 
+def _time_of_day(_inst: object, attr: attrs.Attribute[float], value: float) -> None:
+    if not 0.0 <= value < 86_400.0:
+        raise ValueError(f"{attr.name} must be within [0, 86400) seconds after 00:00 UTC, got {value!r}")
+
+
 def _opt_non_negative(_inst: object, attr: attrs.Attribute[Any], value: int | None) -> None:
     if value is not None and value < 0:
         raise ValueError(f"{attr.name} must be >= 0 or None, got {value!r}")
@@ -92,6 +97,8 @@ class SandboxConfig:
     rate_limit: int | None = attrs.field(default=190, validator=_opt_non_negative)
     interval_ms: int = attrs.field(default=10_000, validator=_positive)
     daily_limit: int | None = attrs.field(default=1_000_000, validator=_opt_non_negative)
+    daily_headers: bool = True
+    day_starts_at: float = attrs.field(default=0.0, validator=_time_of_day)
     count_rejected_requests: bool = True
     send_retry_after: bool = False
     latency: float = attrs.field(default=0.0, validator=_non_negative)

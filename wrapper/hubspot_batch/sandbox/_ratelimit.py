@@ -12,7 +12,7 @@ import attrs
 from ._clock import Clock
 from ._config import SandboxConfig
 
-__all__ = ["DAILY", "TEN_SECONDLY_ROLLING", "RateDecision", "RateLimiter"]
+__all__ = ["DAILY", "TEN_SECONDLY_ROLLING", "DailyUsage", "RateDecision", "RateLimiter"]
 
 TEN_SECONDLY_ROLLING = "TEN_SECONDLY_ROLLING"
 DAILY = "DAILY"
@@ -28,8 +28,22 @@ class RateDecision:
     retry_after: int | None = None
 
 
+@attrs.frozen
+class DailyUsage:
+    """The daily counter as the usage endpoint reports it (``wall_clock`` epoch seconds)."""
+
+    used: int
+    collected_at: float
+    resets_at: float
+
+
 class RateLimiter:
-    """A rolling window of ``interval_ms`` on ``clock`` plus a per-UTC-day count on ``wall_clock``.
+    """A rolling window of ``interval_ms`` on ``clock`` plus a per-day count on ``wall_clock``.
+
+    The day starts ``day_starts_at`` seconds after 00:00 UTC (0: the UTC
+    day); the daily count starts again at 0 when ``wall_clock`` crosses that
+    moment, or when :meth:`reset_day` is called. Daily headers are sent when
+    ``daily_limit`` is on and ``daily_headers`` is true.
 
     With ``count_rejected_requests`` (the default) a 429 also uses up window
     and daily capacity, as HubSpot counts every request.
@@ -59,10 +73,17 @@ class RateLimiter:
         window = self._window
         while window and window[0] <= horizon:
             window.popleft()
-        day = int(self._wall_clock() // _DAY)
+        day = self._day_of(self._wall_clock())
         if day != self._day:
             self._day = day
             self._daily_used = 0
+
+    def _day_of(self, wall: float) -> int:
+        return math.floor((wall - self._config.day_starts_at) / _DAY)
+
+    def _next_reset(self, wall: float) -> float:
+        """The epoch second at which the day containing ``wall`` ends."""
+        return (self._day_of(wall) + 1) * _DAY + self._config.day_starts_at
 
     def _bounds(self, at: float) -> tuple[int, int]:
         """Positions in the window of the entries in (at - interval, at]: ``window[lo:hi]``."""
@@ -77,7 +98,7 @@ class RateLimiter:
             headers["X-HubSpot-RateLimit-Max"] = str(cfg.rate_limit)
             headers["X-HubSpot-RateLimit-Remaining"] = str(max(0, cfg.rate_limit - (hi - lo)))
             headers["X-HubSpot-RateLimit-Interval-Milliseconds"] = str(cfg.interval_ms)
-        if cfg.daily_limit:
+        if cfg.daily_limit and cfg.daily_headers:
             headers["X-HubSpot-RateLimit-Daily"] = str(cfg.daily_limit)
             headers["X-HubSpot-RateLimit-Daily-Remaining"] = str(max(0, cfg.daily_limit - self._daily_used))
         return headers
@@ -88,6 +109,19 @@ class RateLimiter:
             now = self._clock()
             self._expire(now)
             return self._headers(now)
+
+    def usage(self) -> DailyUsage:
+        """Today's count and the next reset, without counting a request (the usage endpoint)."""
+        with self._lock:
+            self._expire(self._clock())
+            wall = self._wall_clock()
+            return DailyUsage(self._daily_used, wall, self._next_reset(wall))
+
+    def reset_day(self) -> None:
+        """Start a new day now: the daily count goes back to 0 (until the next reset on ``wall_clock``)."""
+        with self._lock:
+            self._day = self._day_of(self._wall_clock())
+            self._daily_used = 0
 
     def admit(self, delay: float = 0.0) -> RateDecision:
         """Count one request arriving ``delay`` seconds from now and say whether it is over a limit."""
@@ -101,7 +135,7 @@ class RateLimiter:
             if cfg.daily_limit and self._daily_used >= cfg.daily_limit:
                 policy = DAILY
                 wall = self._wall_clock()
-                retry_after = (math.floor(wall / _DAY) + 1) * _DAY - wall
+                retry_after = self._next_reset(wall) - wall
             elif cfg.rate_limit:
                 lo, hi = self._bounds(arrival)
                 if hi - lo >= cfg.rate_limit:
