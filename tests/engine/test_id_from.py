@@ -32,7 +32,7 @@ async def test_running_the_same_input_twice_creates_each_event_once(make_sandbox
     async with AsyncHubSpotBatch(access_token="t", transport=sandbox, api_version=version, batch_size=10) as hs:
         first = await hs.timeline.create_events([make(i) for i in range(25)], id_from=fields)
         second = await hs.timeline.create_events([make(i) for i in range(25)], id_from=fields)
-        random_ids = await hs.timeline.create_events([make(i) for i in range(3)])
+        await hs.timeline.create_events([make(i) for i in range(3)])
     assert first.ok and second.ok
     assert [o.input["id"] for o in first] == [o.input["id"] for o in second]
     assert all(o.status is OutcomeStatus.SUCCEEDED for o in second)

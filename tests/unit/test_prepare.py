@@ -17,10 +17,10 @@ import pytest
 from hubspot_batch import _json
 from hubspot_batch._chunks import Item
 from hubspot_batch._endpoints import Endpoint, endpoint
-from hubspot_batch._engine import prepare_row as full_way
-from hubspot_batch._engine import row_preparer
 from hubspot_batch._errors import InputIssue
 from hubspot_batch._json import encode_strict as encode_json
+from hubspot_batch._prepare import prepare_row as full_way
+from hubspot_batch._prepare import row_preparer
 
 TIMELINE = endpoint("timeline_events")
 COMMS = endpoint("communications")

@@ -19,7 +19,7 @@ import pytest
 from hubspot_batch import _json
 from hubspot_batch._chunks import Item
 from hubspot_batch._endpoints import ENDPOINTS, Endpoint
-from hubspot_batch._engine import check_all, prepare_row, row_preparer
+from hubspot_batch._prepare import check_all, prepare_row, row_preparer
 from hubspot_batch._validate import RowChecker, json_schema
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

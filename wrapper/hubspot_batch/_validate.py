@@ -37,7 +37,7 @@ What JSON Schema cannot say stays hand-written:
 
 Elsewhere, not here: ``None`` of top-level fields is dropped, a top-level
 ``datetime`` becomes an ISO 8601 string, and a generated input model is read
-by its ``to_dict()`` (``_engine.prepare_row``); rules of one endpoint (an
+by its ``to_dict()`` (``_prepare.prepare_row``); rules of one endpoint (an
 email address for subscription statuses, which record a timeline event is
 on, v3 fields at date-based versions) are its ``extra_check``
 (``_endpoints``).

@@ -1,0 +1,144 @@
+"""One exchange with HubSpot: wait for a turn, POST one batch, and say what the answer means.
+
+An :class:`Exchange` takes the client-wide concurrency slot, reserves a send
+from the rate limiter (waiting as it says), gets the credentials, POSTs the
+batch, tells the limiter when the request really went out and what the
+rate-limit headers said, notes a deprecation header once per job, and
+classifies the answer into a :class:`Decision` (see :mod:`._retry`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+import httpx
+
+from ._attempts import Group
+from ._auth import AuthRefreshError
+from ._endpoints import Endpoint
+from ._errors import HubSpotBatchError
+from ._job_state import JobState
+from ._limiter import RateLimitHeaders, Reservation
+from ._retry import Decision, Verdict, classify
+from ._runtime import Runtime
+from ._versions import lifecycle
+
+__all__ = ["DEPRECATED_HEADER", "Exchange"]
+
+logger = logging.getLogger("hubspot_batch")
+DEPRECATED_HEADER = "x-hubspot-api-deprecated"
+"""The response header by which HubSpot flags an API version as deprecated."""
+
+
+@attrs.define
+class Exchange:
+    """The exchanges of one job's endpoint: ``await exchange(group)`` sends one group's items as one request."""
+
+    runtime: Runtime
+    endpoint: Endpoint
+    path: str
+    state: JobState
+    _absolute_url: httpx.URL | None = attrs.field(default=None, init=False)
+
+    async def __call__(self, group: Group) -> Decision | None:
+        """POST the group's items; the :class:`Decision` on the answer, or None if the job stopped first.
+
+        None means nothing was sent: the job stopped while the request waited
+        for its turn, or stops now (the rate limiter is unavailable, getting
+        a token failed). ``group.token`` becomes the access token used.
+        """
+        runtime = self.runtime
+        state = self.state
+        body = b'{"inputs":[' + b",".join([item.body for item in group.items]) + b"]}"
+        loop = asyncio.get_running_loop()
+        async with runtime.semaphore:
+            reservation: Reservation | None = None
+            if runtime.limiter is not None:
+                try:
+                    reservation = await runtime.limiter.reserve()
+                except HubSpotBatchError as error:  # a shared limiter that is unreachable, with policy "fail"
+                    state.stop_with(f"the rate limiter is unavailable: {error}", error)
+                    return None
+                if reservation.delay > 0:
+                    await asyncio.sleep(reservation.delay)
+            ready = loop.time()
+            if state.stop is not None:
+                return None
+            try:
+                headers, params, group.token = await runtime.credentials.for_request(
+                    runtime.http, developer_key_allowed=self.endpoint.developer_key
+                )
+            except AuthRefreshError as error:
+                state.stop_with(str(error), error)
+                return None
+            headers["Content-Type"] = "application/json"
+            state.counters.requests += 1
+            status: int | None = None
+            response_headers: Mapping[str, str] = {}
+            content = b""
+            exc: Exception | None = None
+            written: list[float] = []
+
+            async def trace(event: str, info: Mapping[str, Any]) -> None:
+                # httpcore reports when the request really starts going out
+                # (after any connect / TLS handshake): book the send then.
+                if not written and event.endswith("send_request_headers.started"):
+                    written.append(loop.time())
+
+            try:
+                answer = await runtime.post(self._url(), content=body, headers=headers, params=params, trace=trace)
+                status, response_headers, content = answer.status, answer.headers, answer.content
+            except httpx.RequestError as error:
+                exc = error
+        if state.counters.deprecated is None and DEPRECATED_HEADER in response_headers:
+            self._deprecated(response_headers[DEPRECATED_HEADER])
+        if runtime.limiter is not None and reservation is not None:
+            if written and written[0] > ready:
+                await runtime.limiter.confirm(reservation, written[0] - ready)
+            if status is not None:
+                await runtime.limiter.observe(reservation, RateLimitHeaders.parse(response_headers))
+        decision = classify(
+            status=status,
+            headers=response_headers,
+            content=content,
+            exc=exc,
+            policy=runtime.retry,
+            now_wall=time.time(),
+        )
+        if decision.error is not None and decision.verdict is not Verdict.SUCCESS:
+            logger.debug(
+                "POST %s -> %s (%d inputs): %s",
+                self.path,
+                status or type(exc).__name__,
+                len(group.items),
+                decision.error.message,
+            )
+        return decision
+
+    def _deprecated(self, value: str) -> None:
+        """HubSpot flagged this endpoint as deprecated: say so once per job, and keep it in the stats."""
+        self.state.counters.deprecated = value or "true"
+        info = lifecycle(self.endpoint.version)
+        move = f"; move to API version {info.replacement}" if info.replacement else ""
+        logging.getLogger("hubspot_batch.versions").warning(
+            "%s %s: HubSpot answers that this API version is deprecated (X-HubSpot-API-Deprecated: %s)%s",
+            self.endpoint.name,
+            self.endpoint.version,
+            value,
+            move,
+        )
+
+    def _url(self) -> httpx.URL:
+        """The absolute URL of this job's endpoint (joined once: httpx would parse it on every request)."""
+        url = self._absolute_url
+        if url is None:
+            base = self.runtime.http.base_url
+            url = self._absolute_url = base.copy_with(
+                raw_path=base.raw_path + httpx.URL(self.path).raw_path.lstrip(b"/")
+            )
+        return url

@@ -1,0 +1,166 @@
+"""Flow control of one job: read the source, cut it into chunks, and launch each chunk's task with back-pressure.
+
+A :class:`Producer` reads prepared blocks, batches items with a
+:class:`Chunker`, and starts one task per chunk while at most
+``max_in_flight`` chunks are under way and at most ``max_in_flight *
+batch_size`` outcomes wait to be taken by the consumer. A chunk holding a
+key that an earlier chunk still under way also holds waits for it (last
+write wins). Every outcome goes to :attr:`Producer.queue`, then the
+:class:`End` marker. If the source raises, the rows held back are reported
+not sent and the exception is kept in :attr:`Producer.source_error`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from typing import Any
+
+import attrs
+
+from ._chunks import Chunk, Chunker, Item
+from ._job_state import JobState, not_sent
+from ._reorder import End, Message
+from ._results import Outcome, OutcomeError, OutcomeStatus
+
+__all__ = ["Producer", "SendFn"]
+
+logger = logging.getLogger("hubspot_batch")
+
+SendFn = Callable[[list[Item]], Awaitable[list[Outcome]]]
+"""Send one chunk's items: one outcome per item (see :meth:`._attempts.Attempts.send`)."""
+
+
+@attrs.define
+class Producer:
+    """Chunks one job's source and runs a task per chunk, bounded by ``max_in_flight``; outcomes go to ``queue``.
+
+    Run :meth:`run` as a task; the consumer takes messages from
+    :attr:`queue` and calls :meth:`release` for the outcomes it handed on.
+    """
+
+    batch_size: int
+    max_in_flight: int
+    send: SendFn
+    state: JobState
+    queue: asyncio.Queue[Message] = attrs.field(factory=asyncio.Queue, init=False)
+    source_error: BaseException | None = attrs.field(default=None, init=False)
+    _condition: asyncio.Condition = attrs.field(factory=asyncio.Condition, init=False)
+    _key_owner: dict[Any, asyncio.Event] = attrs.field(factory=dict, init=False)
+    _in_flight: int = attrs.field(default=0, init=False)
+    _buffered: int = attrs.field(default=0, init=False)
+
+    async def release(self, count: int) -> None:
+        """The consumer handed ``count`` outcomes on: room for more chunks."""
+        condition = self._condition
+        async with condition:
+            self._buffered -= count
+            condition.notify_all()
+
+    async def run(self, source: AsyncIterator[list[Item | Outcome]]) -> None:
+        """Read ``source`` to its end (or error), launching and awaiting every chunk; then put :class:`End`."""
+        condition = self._condition
+        queue = self.queue
+        state = self.state
+        max_in_flight = self.max_in_flight
+        chunker = Chunker(self.batch_size)
+        tasks: set[asyncio.Task[None]] = set()
+        read = 0
+        max_buffered = max_in_flight * self.batch_size
+
+        async def launch(chunk: Chunk) -> None:
+            async with condition:
+                await condition.wait_for(
+                    lambda: self._in_flight < max_in_flight and (self._buffered < max_buffered or self._in_flight == 0)
+                )
+                self._in_flight += 1
+                self._buffered += len(chunk.items)
+            keys = chunk.keys
+            owners = self._key_owner
+            deps = {id(e): e for k in keys if (e := owners.get(k)) is not None} if owners else {}
+            done = asyncio.Event()
+            owners.update(dict.fromkeys(keys, done))
+            task = asyncio.create_task(self._process(chunk, keys, list(deps.values()), done))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+
+        try:
+            try:
+                async for block in source:
+                    decided: list[Outcome] = []
+                    for entry in block:
+                        read += 1
+                        if isinstance(entry, Outcome):
+                            decided.append(entry)
+                            continue
+                        for chunk in chunker.add(entry):
+                            await launch(chunk)
+                    if decided:
+                        async with condition:
+                            self._buffered += len(decided)
+                        if state.progress is not None:
+                            state.count(decided)
+                        await queue.put(decided)
+                for chunk in chunker.flush():
+                    await launch(chunk)
+            except asyncio.CancelledError:
+                raise
+            except BaseException as exc:  # the caller's iterable failed: report held rows, re-raise later
+                self.source_error = exc
+                held = [item for chunk in chunker.flush() for item in chunk.items]
+                if held:
+                    reason = f"not sent: reading the input failed at input {read} ({type(exc).__name__})"
+                    outcomes = not_sent(held, "INPUT_ERROR", reason)
+                    async with condition:
+                        self._buffered += len(outcomes)
+                    await queue.put(outcomes)
+            if tasks:
+                await asyncio.gather(*tasks)
+        except BaseException:
+            # Cancelled (the caller stopped iterating) or an internal error:
+            # stop every batch still under way rather than let it run unseen.
+            for task in tasks:
+                task.cancel()
+            raise
+        finally:
+            # Always tell the consumer how many rows were read, so it never waits forever.
+            queue.put_nowait(End(read))
+
+    async def _process(
+        self,
+        chunk: Chunk,
+        keys: frozenset[Hashable],
+        deps: list[asyncio.Event],
+        done: asyncio.Event,
+    ) -> None:
+        """One chunk's task: wait for the chunks it depends on, send it, free its keys and its slot."""
+        outcomes: list[Outcome] = []
+        try:
+            for dep in deps:
+                await dep.wait()
+            outcomes = await self.send(list(chunk.items))
+        except Exception as exc:  # a bug must not lose inputs: report them and log loudly
+            logger.exception("internal error while sending a batch; its inputs are reported as failed")
+            decided = {o.index for o in outcomes}
+            error = OutcomeError(category="INTERNAL_ERROR", message=f"{type(exc).__name__}: {exc}")
+            outcomes += [
+                Outcome(i.index, OutcomeStatus.FAILED, i.row, error=error)
+                for i in chunk.items
+                if i.index not in decided
+            ]
+        finally:
+            done.set()
+            owners = self._key_owner
+            for key in keys:
+                if owners.get(key) is done:
+                    del owners[key]
+            condition = self._condition
+            async with condition:
+                self._in_flight -= 1
+                condition.notify_all()
+        await self.queue.put(outcomes)
+        state = self.state
+        if state.progress is not None:  # the counters are what progress reports
+            state.count(outcomes)
+            state.report_progress()
