@@ -317,7 +317,7 @@ async def test_raise_for_errors_lists_failures(make_sandbox, make_client) -> Non
         result = await hs.communications.update(comm_rows(3))
     with pytest.raises(BatchFailedError, match="1 input"):
         result.raise_for_errors()
-    assert result.counts == {"succeeded": 2, "failed": 1, "not_sent": 0}
+    assert result.counts == {"succeeded": 2, "failed": 1, "not_sent": 0, "unchanged": 0}
 
 
 async def test_secrets_never_in_repr_errors_or_logs(make_sandbox, caplog: pytest.LogCaptureFixture) -> None:

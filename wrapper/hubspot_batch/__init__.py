@@ -32,6 +32,7 @@ from ._errors import (
     TransportError,
 )
 from ._limiter import TIERS, LimiterBackend, LocalLimiter, RateLimitHeaders, RateTier, Reservation, RollingWindow
+from ._plan import JobPlan
 from ._redis_limiter import OnUnavailable, RedisLimiter, RedisUnavailableError, RedisUsage
 from ._results import BatchResult, Outcome, OutcomeError, OutcomeStatus, Progress, Stats
 from ._retry import RetryPolicy
@@ -57,6 +58,7 @@ __all__ = [
     "HubSpotError",
     "InputIssue",
     "InputValidationError",
+    "JobPlan",
     "LimiterBackend",
     "LocalLimiter",
     "MissingScopesError",

@@ -71,7 +71,7 @@ class Attempts:
         while groups:
             group = groups.popleft()
             if state.stop is not None:
-                outcomes += not_sent(group.items, "STOPPED", f"not sent: {state.stop.reason}")
+                outcomes += not_sent(group.items, state.stop.category, f"not sent: {state.stop.reason}")
                 continue
             decision = await self.exchange(group)
             if decision is None:  # the job stopped while this request waited for its turn

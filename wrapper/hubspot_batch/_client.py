@@ -9,6 +9,7 @@ private event loop of its own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Coroutine, Iterable, Iterator
@@ -18,11 +19,13 @@ import httpx
 
 from . import _versions
 from ._auth import Credentials, TokenSource
+from ._daily import DailyBudget
 from ._endpoints import ApiVersion, Endpoint, EndpointName, endpoint, known_version, versions
 from ._engine import Job, OnInvalid, Runtime, check_all, prepared_source
 from ._errors import ConfigurationError, InputIssue, InputValidationError
 from ._ids import IdFrom, with_id_from
 from ._limiter import TIERS, LimiterBackend, LocalLimiter, RateTier, RollingWindow
+from ._plan import JobPlan, make_plan
 from ._resources import (
     AsyncCommunications,
     AsyncSubscriptionStatuses,
@@ -35,6 +38,7 @@ from ._resources import (
 )
 from ._results import BatchResult, Outcome, Progress
 from ._retry import RetryPolicy
+from ._sync import SyncStateSource, UnchangedFilter, namespace_for, open_state
 
 __all__ = ["DEFAULT_BASE_URL", "AsyncHubSpotBatch", "HubSpotBatch"]
 
@@ -82,6 +86,11 @@ class _Core:
         progress: Callable[[Progress], None] | None,
         api_version: ApiVersion,
         verify: ssl.SSLContext | str | bool = True,
+        sync_state: SyncStateSource | None = None,
+        full: bool = False,
+        portal: str | None = None,
+        max_daily_share: float | None = None,
+        wait_for_reset: bool = False,
     ) -> None:
         if max_concurrency < 1:
             raise ConfigurationError("max_concurrency must be at least 1")
@@ -115,7 +124,15 @@ class _Core:
             retry=retry or RetryPolicy(),
             transport=transport,
             verify=verify,
+            daily=DailyBudget(max_daily_share) if max_daily_share is not None else None,
+            wait_for_reset=wait_for_reset,
         )
+        if wait_for_reset and max_daily_share is None:
+            raise ConfigurationError("wait_for_reset needs max_daily_share")
+        self.sync_state = sync_state
+        self.full = full
+        self.portal = portal
+        self._usage_fetched = False
 
     def __repr__(self) -> str:
         return repr(self.runtime)
@@ -185,13 +202,77 @@ class _Core:
                 raise InputValidationError(issues)
         job.total = len(rows)
         outcomes: list[Outcome] = []
-        async for run in job.runs(prepared_source(job.endpoint, rows, job.job_id, on_invalid)):
-            outcomes += run
+        async with self._synced(job, prepared_source(job.endpoint, rows, job.job_id, on_invalid)) as (source, sync):
+            async for run in job.runs(source):
+                if sync is not None:
+                    sync.confirm(run)
+                outcomes += run
         return job.result(outcomes)
 
     def stream(self, job: Job, rows: Rows, on_invalid: OnInvalid | None) -> AsyncGenerator[BatchResult, None]:
         """Results part by part, reading rows only as fast as they are sent."""
-        return _agen(job.run(prepared_source(job.endpoint, rows, job.job_id, on_invalid or self.on_invalid)))
+        return self._stream(job, prepared_source(job.endpoint, rows, job.job_id, on_invalid or self.on_invalid))
+
+    async def _stream(self, job: Job, source: AsyncIterator[list[Any]]) -> AsyncGenerator[BatchResult, None]:
+        async with self._synced(job, source) as (filtered, sync):
+            async for part in job.run(filtered):
+                if sync is not None:
+                    sync.confirm(part)
+                yield part
+
+    async def plan(
+        self,
+        name: EndpointName,
+        rows: Rows,
+        api_version: str | None,
+        batch_size: int | None,
+        app_id: int | None,
+        id_from: IdFrom | None,
+    ) -> JobPlan:
+        """Count what a call would take (see :func:`._plan.make_plan`), sending no batch request."""
+        ep = self.endpoint(name, api_version, id_from)
+        if ep.path_params and app_id is None:
+            raise ConfigurationError(f"{name}: plan needs app_id")
+        path = ep.path(**({"appId": app_id} if ep.path_params else {}))
+        size = batch_size or self.batch_size or ep.default_batch_size
+        usage = await self.runtime.fetch_daily_usage() if self.runtime.credentials.provider is not None else None
+        limiter = self.runtime.limiter
+        window = getattr(limiter, "window", None)
+        rate = getattr(window, "limit", None)
+        interval = float(getattr(window, "interval", 10.0))
+        state = None
+        owned = False
+        if self.sync_state is not None:
+            state, owned = open_state(self.sync_state, ep, namespace_for(path, self.portal))
+        try:
+            return await make_plan(
+                ep, rows, batch_size=size, state=state, full=self.full, rate=rate, interval=interval, usage=usage
+            )
+        finally:
+            if owned and state is not None:
+                state.close()
+
+    @contextlib.asynccontextmanager
+    async def _synced(
+        self, job: Job, source: AsyncIterator[list[Any]]
+    ) -> AsyncIterator[tuple[AsyncIterator[list[Any]], UnchangedFilter | None]]:
+        """The job's source filtered against the sync state (and the day's usage fetched once when budgeted)."""
+        daily = self.runtime.daily
+        if daily is not None and not daily.known and not self._usage_fetched:
+            self._usage_fetched = True
+            usage = await self.runtime.fetch_daily_usage()
+            if usage is not None:
+                daily.adopt(usage)
+        if self.sync_state is None:
+            yield source, None
+            return
+        state, owned = open_state(self.sync_state, job.endpoint, namespace_for(job.path, self.portal))
+        try:
+            sync = UnchangedFilter(state, job.endpoint, full=self.full)
+            yield sync.filter(source), sync
+        finally:
+            if owned:
+                state.close()
 
 
 async def _agen(parts: AsyncIterator[BatchResult]) -> AsyncGenerator[BatchResult, None]:
@@ -224,6 +305,18 @@ _CLIENT_DOC = """
       by default batch POSTs go through aiohttp (proxies from
       ``HTTP(S)_PROXY``/``ALL_PROXY``/``NO_PROXY``) and everything else
       through httpx.
+    - ``sync_state``: incremental sync: a SQLite file (a directory: one file
+      per endpoint) or a state object (``RedisState`` for several workers).
+      A row whose payload HubSpot already accepted is not sent (outcome
+      ``unchanged``); a payload is remembered once HubSpot confirmed it.
+      ``full=True`` sends every row and refreshes the state; ``portal`` names
+      the portal in the state's namespace.
+    - ``max_daily_share``: never send a request that would take the portal's
+      daily usage above this share (0 < F <= 1) of its daily limit (learned
+      from ``X-HubSpot-RateLimit-Daily*`` headers, or HubSpot's usage endpoint
+      with a private-app token; OAuth answers carry no daily figures, and then
+      nothing is refused). Rows left get ``not_sent`` with category
+      ``DAILY_BUDGET``; ``wait_for_reset=True`` waits for the daily reset instead.
     - ``verify``: TLS verification, as httpx takes it: ``True`` (certifi's
       bundle, or ``SSL_CERT_FILE``/``SSL_CERT_DIR``), a CA bundle path,
       ``False``, or an ``ssl.SSLContext`` (load client certificates into it).
@@ -263,6 +356,11 @@ class _Client:
         api_version: ApiVersion = "v3",
         rate_limit_backend: LimiterBackend | str | None = None,
         verify: ssl.SSLContext | str | bool = True,
+        sync_state: SyncStateSource | None = None,
+        full: bool = False,
+        portal: str | None = None,
+        max_daily_share: float | None = None,
+        wait_for_reset: bool = False,
     ) -> None:
         if rate_limit_backend is not None:
             if rate_limit is False:
@@ -288,6 +386,11 @@ class _Client:
             progress=progress,
             api_version=api_version,
             verify=verify,
+            sync_state=sync_state,
+            full=full,
+            portal=portal,
+            max_daily_share=max_daily_share,
+            wait_for_reset=wait_for_reset,
         )
         self._attach()
 

@@ -20,9 +20,10 @@ import httpx
 
 from ._attempts import Group
 from ._auth import AuthRefreshError
+from ._daily import next_utc_midnight
 from ._endpoints import Endpoint
-from ._errors import HubSpotBatchError
-from ._job_state import JobState
+from ._errors import DailyLimitError, HubSpotBatchError
+from ._job_state import JobState, Stop
 from ._limiter import RateLimitHeaders, Reservation
 from ._retry import Decision, Verdict, classify
 from ._runtime import Runtime
@@ -57,6 +58,8 @@ class Exchange:
         body = b'{"inputs":[' + b",".join([item.body for item in group.items]) + b"]}"
         loop = asyncio.get_running_loop()
         async with runtime.semaphore:
+            if runtime.daily is not None and not await self._daily_turn():
+                return None
             reservation: Reservation | None = None
             if runtime.limiter is not None:
                 try:
@@ -68,6 +71,8 @@ class Exchange:
                     await asyncio.sleep(reservation.delay)
             ready = loop.time()
             if state.stop is not None:
+                if runtime.daily is not None:
+                    runtime.daily.release()
                 return None
             try:
                 headers, params, group.token = await runtime.credentials.for_request(
@@ -75,6 +80,8 @@ class Exchange:
                 )
             except AuthRefreshError as error:
                 state.stop_with(str(error), error)
+                if runtime.daily is not None:
+                    runtime.daily.release()
                 return None
             headers["Content-Type"] = "application/json"
             state.counters.requests += 1
@@ -95,6 +102,9 @@ class Exchange:
                 status, response_headers, content = answer.status, answer.headers, answer.content
             except httpx.RequestError as error:
                 exc = error
+        if runtime.daily is not None:
+            parsed = RateLimitHeaders.parse(response_headers)
+            runtime.daily.observe(parsed.daily, parsed.daily_remaining)
         if state.counters.deprecated is None and DEPRECATED_HEADER in response_headers:
             self._deprecated(response_headers[DEPRECATED_HEADER])
         if runtime.limiter is not None and reservation is not None:
@@ -119,6 +129,40 @@ class Exchange:
                 decision.error.message,
             )
         return decision
+
+    async def _daily_turn(self) -> bool:
+        """Whether one more request fits the daily budget; waits for the reset when asked, else stops the job."""
+        runtime, state = self.runtime, self.state
+        budget = runtime.daily
+        assert budget is not None
+        while not budget.allow():
+            if state.stop is not None:
+                return False
+            if not runtime.wait_for_reset:
+                error = DailyLimitError(
+                    f"the daily budget is spent: {budget.share:g} of the portal's {budget.limit:,} requests a day "
+                    f"(max_daily_share); {budget.used:,} used",
+                    category="DAILY_BUDGET",
+                )
+                if state.stop is None:
+                    state.stop = Stop(
+                        f"daily budget reached ({budget.share:g} of the daily limit)", error, "DAILY_BUDGET"
+                    )
+                    logger.warning("stopping %s job: %s", self.endpoint.name, state.stop.reason)
+                return False
+            until = budget.resets_at or next_utc_midnight(time.time())
+            state.waiting_until = until
+            logger.warning(
+                "%s: the daily budget is spent; waiting for the daily reset at %s UTC",
+                self.endpoint.name,
+                time.strftime("%Y-%m-%d %H:%M", time.gmtime(until)),
+            )
+            if state.progress is not None:
+                state.report_progress()
+            await asyncio.sleep(max(0.0, until - time.time()) + 1.0)
+            budget.reset()
+            state.waiting_until = None
+        return True
 
     def _deprecated(self, value: str) -> None:
         """HubSpot flagged this endpoint as deprecated: say so once per job, and keep it in the stats."""

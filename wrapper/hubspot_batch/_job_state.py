@@ -38,6 +38,7 @@ class Counters:
     succeeded: int = 0
     failed: int = 0
     not_sent: int = 0
+    unchanged: int = 0
     deprecated: str | None = None
 
 
@@ -47,6 +48,7 @@ class Stop:
 
     reason: str
     error: HubSpotBatchError
+    category: str = "STOPPED"
 
 
 @attrs.define
@@ -63,6 +65,7 @@ class JobState:
     counters: Counters = attrs.field(factory=Counters)
     stop: Stop | None = None
     started: float | None = None  # the loop time the job started running
+    waiting_until: float | None = None  # epoch seconds: waiting for the daily reset
 
     # ---- stopping
 
@@ -135,6 +138,8 @@ class JobState:
                 c.succeeded += 1
             elif outcome.status is OutcomeStatus.FAILED:
                 c.failed += 1
+            elif outcome.status is OutcomeStatus.UNCHANGED:
+                c.unchanged += 1
             else:
                 c.not_sent += 1
 
@@ -143,12 +148,14 @@ class JobState:
         assert self.progress is not None
         c = self.counters
         snapshot = Progress(
-            done=c.succeeded + c.failed + c.not_sent,
+            done=c.succeeded + c.failed + c.not_sent + c.unchanged,
             succeeded=c.succeeded,
             failed=c.failed,
             not_sent=c.not_sent,
             total=self.total,
             stats=self.stats(),
+            unchanged=c.unchanged,
+            waiting_until=self.waiting_until,
         )
         try:
             self.progress(snapshot)

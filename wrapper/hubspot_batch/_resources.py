@@ -15,6 +15,7 @@ from ._endpoints import ApiVersion, EndpointName
 from ._engine import OnInvalid
 from ._errors import InputIssue
 from ._ids import IdFrom
+from ._plan import JobPlan
 from ._results import BatchResult
 
 if TYPE_CHECKING:
@@ -68,6 +69,23 @@ class _Sync(_Checks):
     ) -> Iterator[BatchResult]:
         return self._iterate(self._core.stream(self._core.job(name, **job), rows, on_invalid))
 
+    def plan(
+        self,
+        rows: Iterable[Any],
+        *,
+        api_version: ApiVersion | None = None,
+        batch_size: int | None = None,
+        app_id: int | None = None,
+        id_from: IdFrom | None = None,
+    ) -> JobPlan:
+        """What sending ``rows`` would take — rows, invalid, unchanged, requests, daily share, time — sending nothing.
+
+        Only HubSpot's daily-usage endpoint is asked (with a private-app token), for the day's figures.
+        ``app_id``: the app, for webhook subscriptions.
+        """
+        plan: JobPlan = self._run(self._core.plan(self._name, rows, api_version, batch_size, app_id, id_from))
+        return plan
+
 
 class _Async(_Checks):
     def __init__(self, core: _Core) -> None:
@@ -82,6 +100,18 @@ class _Async(_Checks):
         self, name: EndpointName, rows: Iterable[Any] | AsyncIterable[Any], on_invalid: OnInvalid | None, **job: Any
     ) -> AsyncIterator[BatchResult]:
         return self._core.stream(self._core.job(name, **job), rows, on_invalid)
+
+    async def plan(
+        self,
+        rows: Iterable[Any] | AsyncIterable[Any],
+        *,
+        api_version: ApiVersion | None = None,
+        batch_size: int | None = None,
+        app_id: int | None = None,
+        id_from: IdFrom | None = None,
+    ) -> JobPlan:
+        """What sending ``rows`` would take, sending nothing; see the blocking namespaces' ``plan``."""
+        return await self._core.plan(self._name, rows, api_version, batch_size, app_id, id_from)
 
 
 class Communications(_Sync):

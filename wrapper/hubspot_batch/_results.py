@@ -27,6 +27,8 @@ class OutcomeStatus(enum.StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     NOT_SENT = "not_sent"
+    UNCHANGED = "unchanged"
+    """Not sent because HubSpot already has this payload (incremental sync: ``sync_state=``)."""
 
 
 @attrs.frozen(slots=True)
@@ -179,6 +181,9 @@ class Progress:
     """A snapshot for progress displays, passed to a ``progress`` callback after each batch.
 
     ``total`` is the number of inputs when known (``None`` while streaming).
+    ``unchanged`` counts inputs not sent because HubSpot already had them;
+    ``waiting_until`` (epoch seconds) is set while the job waits for the
+    daily limit's reset (``wait_for_reset=True``).
     """
 
     done: int
@@ -187,6 +192,8 @@ class Progress:
     not_sent: int
     total: int | None
     stats: Stats
+    unchanged: int = 0
+    waiting_until: float | None = None
 
 
 @attrs.frozen(slots=True)
@@ -232,6 +239,11 @@ class BatchResult:
         return self._with_status(OutcomeStatus.FAILED)
 
     @property
+    def unchanged(self) -> tuple[Outcome, ...]:
+        """The outcomes of the inputs not sent because HubSpot already had them (``sync_state=``), in input order."""
+        return self._with_status(OutcomeStatus.UNCHANGED)
+
+    @property
     def not_sent(self) -> tuple[Outcome, ...]:
         """The outcomes of the inputs that were never sent (the job stopped first), in input order."""
         return self._with_status(OutcomeStatus.NOT_SENT)
@@ -257,6 +269,7 @@ class BatchResult:
             OutcomeStatus.SUCCEEDED.value: len(self.succeeded),
             OutcomeStatus.FAILED.value: len(self.failed),
             OutcomeStatus.NOT_SENT.value: len(self.not_sent),
+            OutcomeStatus.UNCHANGED.value: len(self.unchanged),
         }
 
     @property
@@ -282,7 +295,9 @@ class BatchResult:
         c = self.counts
         s = self.stats
         return (
-            f"{len(self)} inputs: {c['succeeded']} succeeded, {c['failed']} failed, {c['not_sent']} not sent; "
+            f"{len(self)} inputs: {c['succeeded']} succeeded, "
+            + (f"{c['unchanged']} unchanged, " if c["unchanged"] else "")
+            + f"{c['failed']} failed, {c['not_sent']} not sent; "
             f"{s.requests} requests, {s.retries} retries, {s.rate_limited} rate-limited, {s.elapsed:.1f}s"
             + (f"; stopped: {self.stopped_by}" if self.stopped_by else "")
         )

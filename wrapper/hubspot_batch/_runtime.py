@@ -12,6 +12,8 @@ import httpx
 from hubspot_batch_api import Client as GeneratedClient
 
 from ._auth import Credentials, install_log_redaction
+from ._daily import USAGE_PATH, DailyBudget, DailyUsage, parse_usage
+from ._errors import HubSpotBatchError
 from ._http import AiohttpPoster, Answer, Trace, httpx_patched, tls_context
 from ._limiter import LimiterBackend
 from ._retry import RetryPolicy
@@ -51,6 +53,8 @@ class Runtime:
     retry: RetryPolicy
     transport: httpx.AsyncBaseTransport | None = None
     verify: ssl.SSLContext | str | bool = True
+    daily: DailyBudget | None = None
+    wait_for_reset: bool = False
     rng: random.Random = attrs.field(factory=random.Random)
     _client: GeneratedClient | None = attrs.field(default=None, init=False)
     _poster: AiohttpPoster | None = attrs.field(default=None, init=False)
@@ -58,6 +62,22 @@ class Runtime:
 
     def __attrs_post_init__(self) -> None:
         install_log_redaction()
+
+    async def fetch_daily_usage(self) -> DailyUsage | None:
+        """The portal's day from HubSpot's usage endpoint (private-app tokens only; None when it does not answer)."""
+        try:
+            headers, _, _ = await self.credentials.for_request(self.http, developer_key_allowed=False)
+            if not headers:
+                return None
+            response = await self.http.get(USAGE_PATH, headers=headers)
+        except (httpx.HTTPError, HubSpotBatchError):
+            return None
+        if response.status_code != 200:
+            return None
+        try:
+            return parse_usage(response.json())
+        except ValueError:
+            return None
 
     def __repr__(self) -> str:
         return (

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from ._parser import build_parser
 from ._redact import RedactingStream
-from ._run import run_command
+from ._run import plan_command, run_command
 from ._serve import serve
 
 __all__ = ["main"]
@@ -34,4 +34,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version, usage errors (2)
         return exc.code if isinstance(exc.code, int) else 2
     out, err = RedactingStream(sys.stdout), RedactingStream(sys.stderr)
-    return run_command(args, env=os.environ, out=out, err=err)
+    command = plan_command if args.command == "plan" else run_command
+    return command(args, env=os.environ, out=out, err=err)

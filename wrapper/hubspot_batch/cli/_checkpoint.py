@@ -53,7 +53,7 @@ class Record:
     @property
     def finished(self) -> bool:
         """True when the input needs no resend: it succeeded or HubSpot gave a final answer."""
-        if self.status == "succeeded":
+        if self.status in ("succeeded", "unchanged"):
             return True
         if self.status != "failed" or self.outcome is None:
             return False

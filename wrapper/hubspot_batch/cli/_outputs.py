@@ -43,7 +43,7 @@ class OutputWriter:
             if self._results is not None:
                 self._results.close()
             raise
-        self.counts: dict[str, int] = {"succeeded": 0, "failed": 0, "not_sent": 0}
+        self.counts: dict[str, int] = {"succeeded": 0, "unchanged": 0, "failed": 0, "not_sent": 0}
 
     def __enter__(self) -> OutputWriter:
         return self
@@ -57,7 +57,7 @@ class OutputWriter:
         self.counts[status] = self.counts.get(status, 0) + 1
         if self._results is not None:
             self._results.write(_dump({"line": row.line, "index": row.position, **outcome}))
-        if status != "succeeded" and self._failures is not None:
+        if status not in ("succeeded", "unchanged") and self._failures is not None:
             error = outcome.get("error") or {}
             original = dict(row.data)
             if event_id and "id" not in original:

@@ -15,9 +15,18 @@ Write large amounts of data into HubSpot's batch endpoints: fast, within rate
 limits, one outcome per input.
 
   hubspot-batch run ENDPOINT INPUT [options]   send a .jsonl or .csv file
+  hubspot-batch plan ENDPOINT INPUT [options]  what run would do, sending nothing
   hubspot-batch sandbox --port N               serve the offline sandbox on 127.0.0.1
 
 Without credentials, `run` goes to a built-in sandbox (nothing leaves the machine).
+"""
+
+PLAN_DESCRIPTION = """\
+Read and validate INPUT as `run` would, apply the --state, and print what the
+job would take: rows, invalid rows, unchanged rows, requests, the share of the
+portal's daily budget and the time at the account's rate. No batch request is
+sent; with credentials, HubSpot's daily-usage endpoint is asked for the day's
+figures. Exit status as for run: 0, or 2 for bad input.
 """
 
 RUN_DESCRIPTION = """\
@@ -101,6 +110,16 @@ def _field_list(text: str) -> tuple[str, ...]:
     return fields
 
 
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be within (0, 1], got {text}")
+    return value
+
+
 def _batch_size(text: str) -> int:
     value = _positive(text)
     if value > 100:
@@ -115,25 +134,12 @@ def _app_id(text: str) -> int:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``hubspot-batch``."""
-    parser = argparse.ArgumentParser(
-        prog="hubspot-batch", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+def _add_job_options(job: argparse.ArgumentParser) -> None:
+    """The arguments ``run`` and ``plan`` share: the endpoint, the input and every option of a job."""
+    job.add_argument("endpoint", metavar="ENDPOINT", choices=ENDPOINT_NAMES, help=" | ".join(ENDPOINT_NAMES))
+    job.add_argument("input", metavar="INPUT", help="a .jsonl or .csv file, or - for standard input (JSONL)")
 
-    run = commands.add_parser(
-        "run",
-        help="send a JSONL or CSV file to a batch endpoint",
-        description=RUN_DESCRIPTION,
-        epilog=RUN_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    run.add_argument("endpoint", metavar="ENDPOINT", choices=ENDPOINT_NAMES, help=" | ".join(ENDPOINT_NAMES))
-    run.add_argument("input", metavar="INPUT", help="a .jsonl or .csv file, or - for standard input (JSONL)")
-
-    target = run.add_argument_group("where to send")
+    target = job.add_argument_group("where to send")
     target.add_argument("--app-id", type=_app_id, metavar="N", help="the app whose subscriptions to update (webhooks)")
     target.add_argument(
         "--api-version",
@@ -155,14 +161,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="prefer HUBSPOT_DEVELOPER_API_KEY: command lines leak into history and ps",
     )
 
-    files = run.add_argument_group("input and outputs")
+    files = job.add_argument_group("input and outputs")
     files.add_argument("--format", choices=("jsonl", "csv"), help="the input format (default: from the extension)")
     files.add_argument("--results", metavar="FILE", help="JSONL: one line per input with its outcome")
     files.add_argument("--failures", metavar="FILE", help="JSONL: inputs that did not succeed, with the error")
     files.add_argument("--checkpoint", metavar="FILE", help="SQLite file to resume from: finished inputs are skipped")
     files.add_argument("--summary-json", metavar="FILE", help="machine-readable totals")
 
-    tuning = run.add_argument_group("sending")
+    tuning = job.add_argument_group("sending")
     tuning.add_argument("--concurrency", type=_positive, default=16, metavar="N", help="requests in flight (16)")
     tuning.add_argument(
         "--rate-limit",
@@ -201,6 +207,51 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tuning.add_argument("--no-progress", action="store_true", help="no progress display (the summary remains)")
     tuning.add_argument("-v", "--verbose", action="store_true", help="log retries and waits")
+    sync = job.add_argument_group("incremental sync and the daily budget")
+    sync.add_argument(
+        "--state",
+        metavar="FILE",
+        help="SQLite state of what HubSpot accepted: rows unchanged since are not sent (outcome unchanged)",
+    )
+    sync.add_argument("--full", action="store_true", help="with --state: send every row and refresh the state")
+    sync.add_argument(
+        "--max-daily-share",
+        type=_share,
+        metavar="F",
+        help="never take the portal's daily usage above F x its daily limit (0 < F <= 1); the rest is not sent",
+    )
+    sync.add_argument(
+        "--wait-for-reset",
+        action="store_true",
+        help="with --max-daily-share: when the budget is spent, wait for the daily reset and go on",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``hubspot-batch``."""
+    parser = argparse.ArgumentParser(
+        prog="hubspot-batch", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    run = commands.add_parser(
+        "run",
+        help="send a JSONL or CSV file to a batch endpoint",
+        description=RUN_DESCRIPTION,
+        epilog=RUN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_job_options(run)
+
+    plan = commands.add_parser(
+        "plan",
+        help="read, validate and count a job without sending it: rows, unchanged rows, requests, daily share, time",
+        description=PLAN_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_job_options(plan)
+    plan.add_argument("--json", action="store_true", help="print the plan as JSON (for machines)")
 
     commands.add_parser(
         "sandbox",

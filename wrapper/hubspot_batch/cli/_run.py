@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sqlite3
@@ -21,6 +22,7 @@ from hubspot_batch import (
     HubSpotBatchError,
     InputIssue,
     InputValidationError,
+    JobPlan,
     Stats,
     resolve_api_version,
 )
@@ -34,7 +36,7 @@ from ._redact import RedactingStream, TextSink
 from ._spec import item_spec
 from ._target import KEY_ENV, OAUTH_ENV, TOKEN_ENV, Target, UsageError, resolve_target
 
-__all__ = ["run_command"]
+__all__ = ["plan_command", "run_command"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 SHOWN_ISSUES = 20
@@ -138,7 +140,7 @@ class _Report:
 
     def _write(self, row: InputRow, outcome: Mapping[str, Any], event_id: str | None) -> None:
         self.writer.write(row, outcome, event_id)
-        if outcome.get("status") != "succeeded":
+        if outcome.get("status") not in ("succeeded", "unchanged"):
             error = outcome.get("error") or {}
             code = f" {error['statusCode']}" if error.get("statusCode") else ""
             kind = f"{outcome.get('status')}{code} {error.get('category')}: {error.get('message')}"
@@ -191,6 +193,10 @@ def _send(args: argparse.Namespace, call: Call, plan: _Plan, target: Target, rep
                 batch_size=args.batch_size,
                 on_invalid=on_invalid,
                 progress=display.update if display is not None else None,
+                sync_state=args.state,
+                full=args.full,
+                max_daily_share=args.max_daily_share,
+                wait_for_reset=args.wait_for_reset,
             ) as hs:
                 for part in stream(
                     hs, call, plan.payloads, on_invalid=on_invalid, existing_is_success=plan.existing_is_success
@@ -208,6 +214,7 @@ def _summary(args: argparse.Namespace, plan: _Plan, report: _Report, target: Tar
         "endpoint": args.endpoint,
         "inputs": len(plan.rows),
         "succeeded": counts.get("succeeded", 0),
+        "unchanged": counts.get("unchanged", 0),
         "failed": counts.get("failed", 0),
         "not_sent": counts.get("not_sent", 0),
         "from_checkpoint": len(plan.finished),
@@ -240,7 +247,8 @@ def _print_summary(
     resumed = f" ({summary['from_checkpoint']:,} from the checkpoint)" if summary["from_checkpoint"] else ""
     out.write(
         f"{summary['endpoint']}: {summary['inputs']:,} inputs{resumed}: {summary['succeeded']:,} succeeded, "
-        f"{summary['failed']:,} failed, {summary['not_sent']:,} not sent; {summary['requests']:,} requests, "
+        + (f"{summary['unchanged']:,} unchanged, " if summary["unchanged"] else "")
+        + f"{summary['failed']:,} failed, {summary['not_sent']:,} not sent; {summary['requests']:,} requests, "
         f"{summary['retries']:,} retries, {summary['rate_limited']:,} rate-limited (429); "
         f"{format_duration(summary['elapsed_seconds'])} ({summary['elapsed_seconds']:.1f}s)"
         + f"; API version {summary['api_version']}"
@@ -331,5 +339,88 @@ def run_command(args: argparse.Namespace, *, env: Mapping[str, str], out: Redact
     finally:
         if checkpoint is not None:
             checkpoint.close()
+        if target is not None:
+            target.close()
+
+
+def _plan_lines(plan: JobPlan, share: float | None) -> str:
+    daily = "unknown (no daily figures: OAuth apps have none; private apps: give credentials)"
+    if plan.daily_share is not None and plan.daily_limit:
+        used = f"; {plan.daily_used:,} used today" if plan.daily_used is not None else ""
+        daily = f"{plan.daily_share:.4%} of the portal's {plan.daily_limit:,} requests a day{used}"
+        if share is not None and plan.daily_used is not None:
+            room = max(0, int(share * plan.daily_limit) - plan.daily_used)
+            daily += f"; --max-daily-share {share:g} leaves room for {room:,}"
+    when = "unknown" if plan.seconds is None else f"{format_duration(plan.seconds)} at {plan.rate} requests per 10 s"
+    return (
+        f"{plan.endpoint} ({plan.api_version}): {plan.rows:,} rows: {plan.invalid:,} invalid, "
+        f"{plan.unchanged:,} unchanged, {plan.to_send:,} to send\n"
+        f"requests: {plan.requests:,} (batches of {plan.batch_size})\n"
+        f"daily budget: {daily}\n"
+        f"time: {when}\n"
+    )
+
+
+def plan_command(
+    args: argparse.Namespace, *, env: Mapping[str, str], out: RedactingStream, err: RedactingStream
+) -> int:
+    """Run ``hubspot-batch plan`` with parsed ``args``: count what ``run`` would send, send no batch request."""
+    secrets = [args.access_token, args.developer_api_key, env.get(TOKEN_ENV), env.get(KEY_ENV)]
+    secrets += [env.get(name) for name in OAUTH_ENV[1:]]
+    err.hide(secrets)
+    out.hide(secrets)
+    _logging(args.verbose, err)
+    target: Target | None = None
+    try:
+        call = _call(args)
+        fmt = detect_format(args.input, args.format)
+        rows = read_input(args.input, fmt, item_spec(call.endpoint, call.api_version))
+        if not args.skip_invalid:
+            issues = check_rows(call, [dict(r.data) for r in rows])
+            if issues:
+                err.write(_describe_issues(args.input, rows, issues))
+                return EXIT_USAGE
+        target = resolve_target(
+            base_url=args.base_url,
+            sandbox=args.sandbox,
+            access_token=args.access_token,
+            developer_api_key=args.developer_api_key,
+            env=env,
+            err=err,
+        )
+        with HubSpotBatch(
+            access_token=target.access_token,
+            developer_api_key=target.developer_api_key,
+            base_url=target.base_url,
+            rate_limit=_limiter(args, os.environ),
+            sync_state=args.state,
+            full=args.full,
+        ) as hs:
+            namespace: Any = {
+                "webhook-subscriptions": hs.webhooks,
+                "communications": hs.communications,
+                "subscription-statuses": hs.subscription_statuses,
+                "timeline-events": hs.timeline,
+            }[call.endpoint]
+            plan: JobPlan = namespace.plan(
+                [dict(r.data) for r in rows],
+                api_version=call.api_version,
+                batch_size=args.batch_size,
+                app_id=call.app_id,
+                **({"id_from": call.id_from} if call.id_from else {}),
+            )
+        if args.json:
+            out.write(json.dumps({**plan.to_dict(), "sandbox": target.sandbox}, indent=2) + "\n")
+        else:
+            out.write(_plan_lines(plan, args.max_daily_share))
+        out.flush()
+        return EXIT_OK
+    except (UsageError, InputFileError, ConfigurationError, InputValidationError, OSError, sqlite3.Error) as exc:
+        err.write(f"error: {exc}\n")
+        return EXIT_USAGE
+    except HubSpotBatchError as exc:
+        err.write(f"error: {exc}\n")
+        return EXIT_FAILED
+    finally:
         if target is not None:
             target.close()
