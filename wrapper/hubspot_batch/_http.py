@@ -106,9 +106,8 @@ def tls_context(verify: ssl.SSLContext | str | bool) -> ssl.SSLContext:
     return httpx.create_ssl_context(verify=verify)
 
 
-def _proxy_for(url: str) -> str | None:
+def _proxy_for(url: str, proxies: Mapping[str, str]) -> str | None:
     """``ALL_PROXY`` for a URL that no scheme proxy covers and ``NO_PROXY`` does not exclude (else None)."""
-    proxies = getproxies()
     scheme, _, rest = url.partition("://")
     if scheme in proxies or "all" not in proxies:
         return None  # aiohttp's trust_env takes HTTP_PROXY / HTTPS_PROXY (and NO_PROXY) itself
@@ -132,6 +131,7 @@ class AiohttpPoster:
         user_agent: str = "",
     ) -> None:
         self._verify = verify
+        self._proxies = getproxies()  # read once per pool: the environment is the process's, reading it costs
         self._ssl: ssl.SSLContext | None = None  # built on the first https request (loading CA files is slow)
         tracing = aiohttp.TraceConfig()
         tracing.on_request_headers_sent.append(_headers_sent)
@@ -160,7 +160,7 @@ class AiohttpPoster:
                 data=content,
                 headers=dict(headers),
                 ssl=self._ssl_for(url),
-                proxy=_proxy_for(url),
+                proxy=_proxy_for(url, self._proxies) if self._proxies else None,
                 allow_redirects=False,
                 trace_request_ctx=trace,
             ) as response:
