@@ -9,39 +9,34 @@ import pytest
 from cli_helpers import EXAMPLES, run_cli, token_env
 from hubspot_batch.sandbox import SandboxServer
 
+ENDPOINT_EXAMPLES = [
+    ("communications", "communications.jsonl", []),
+    ("subscription-statuses", "subscription-statuses.jsonl", []),
+    ("timeline-events", "timeline-events-2026-03.jsonl", []),
+    ("webhook-subscriptions", "webhook-subscriptions.jsonl", ["--app-id", "123"]),
+]
 
+
+@pytest.mark.parametrize(("endpoint", "example", "extra"), ENDPOINT_EXAMPLES)
 @pytest.mark.parametrize(
-    ("endpoint", "example", "extra"),
-    [
-        ("communications", "communications.jsonl", []),
-        ("subscription-statuses", "subscription-statuses.jsonl", []),
-        ("timeline-events", "timeline-events-2026-03.jsonl", []),
-        ("webhook-subscriptions", "webhook-subscriptions.jsonl", ["--app-id", "123"]),
-    ],
+    ("version", "resolved"), [("2026-03", "2026-03"), ("2026-09", "2026-09"), ("latest", "2026-09")]
 )
-def test_every_endpoint_runs_on_2026_03(
-    tmp_path: Path, sandbox: SandboxServer, endpoint: str, example: str, extra: list[str]
+def test_every_endpoint_runs_on_every_date_based_version_and_latest(
+    tmp_path: Path, sandbox: SandboxServer, endpoint: str, example: str, extra: list[str], version: str, resolved: str
 ) -> None:
     summary = tmp_path / "summary.json"
     ran = run_cli(
         [
-            "run",
-            endpoint,
-            str(EXAMPLES / example),
-            "--api-version",
-            "2026-03",
-            "--base-url",
-            sandbox.url,
-            "--summary-json",
-            str(summary),
-            "--no-progress",
-            *extra,
+            *("run", endpoint, str(EXAMPLES / example), "--api-version", version, "--base-url", sandbox.url),
+            *("--summary-json", str(summary), "--no-progress", *extra),
         ],
         env=token_env(),
     )
     assert ran.code == 0, ran.err
     totals = json.loads(summary.read_text())
     assert totals["failed"] == 0 and totals["not_sent"] == 0 and totals["succeeded"] > 0
+    assert totals["api_version"] == resolved  # "latest" is resolved, and the summary says to what
+    assert f"API version {resolved}" in ran.out
 
 
 def test_v3_events_on_2026_03_are_refused_by_line_and_field(tmp_path: Path, sandbox: SandboxServer) -> None:
@@ -61,43 +56,6 @@ def test_v3_events_on_2026_03_are_refused_by_line_and_field(tmp_path: Path, sand
     assert ran.code == 2
     assert "line 1" in ran.err and "eventTypeName" in ran.err
     assert sandbox.state.stats().requests == 0
-
-
-@pytest.mark.parametrize(
-    ("endpoint", "example", "extra"),
-    [
-        ("communications", "communications.jsonl", []),
-        ("subscription-statuses", "subscription-statuses.jsonl", []),
-        ("timeline-events", "timeline-events-2026-03.jsonl", []),
-        ("webhook-subscriptions", "webhook-subscriptions.jsonl", ["--app-id", "123"]),
-    ],
-)
-@pytest.mark.parametrize("version", ["2026-09", "latest"])
-def test_every_endpoint_runs_on_2026_09_and_latest(
-    tmp_path: Path, sandbox: SandboxServer, endpoint: str, example: str, extra: list[str], version: str
-) -> None:
-    summary = tmp_path / "summary.json"
-    ran = run_cli(
-        [
-            "run",
-            endpoint,
-            str(EXAMPLES / example),
-            "--api-version",
-            version,
-            "--base-url",
-            sandbox.url,
-            "--summary-json",
-            str(summary),
-            "--no-progress",
-            *extra,
-        ],
-        env=token_env(),
-    )
-    assert ran.code == 0, ran.err
-    totals = json.loads(summary.read_text())
-    assert totals["failed"] == 0 and totals["not_sent"] == 0 and totals["succeeded"] > 0
-    assert totals["api_version"] == "2026-09"  # "latest" is resolved, and the summary says to what
-    assert "API version 2026-09" in ran.out
 
 
 def test_unknown_version_is_a_usage_error_naming_the_versions(sandbox: SandboxServer) -> None:

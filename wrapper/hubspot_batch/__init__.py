@@ -9,8 +9,8 @@ and one outcome per input::
         result = hs.communications.update(rows)
         result.raise_for_errors()
 
-See the README for the full guide and ``hubspot_batch.sandbox`` for an
-offline HubSpot to test against.
+See the documentation site (``docs/``) for the guides and
+``hubspot_batch.sandbox`` for an offline HubSpot to test against.
 """
 
 from ._auth import AuthRefreshError, OAuthRefresher, Secret, TokenProvider

@@ -24,17 +24,6 @@ USER_AGENT = "hubspot-batch/0.1 (+python)"
 """The ``User-Agent`` of every request."""
 
 
-async def _read(response: httpx.Response, request: httpx.Request | None = None) -> Answer:
-    """Read and close ``response`` (decoding its content encoding) into an :class:`Answer`."""
-    if request is not None:
-        response.request = request
-    try:
-        await response.aread()
-    finally:
-        await response.aclose()
-    return Answer(response.status_code, response.headers, response.content, response.reason_phrase)
-
-
 @attrs.define
 class Runtime:
     """Per-client machinery shared by every call: HTTP pools, limiter, concurrency, credentials.
