@@ -44,7 +44,10 @@ background thread; ``start()`` / ``stop()`` or ``with``; ``url``, ``port``,
 hubspot_batch.sandbox --port 8000 [--rate-limit N] [--latency S] [--seed N]
 [--day-starts-at S] [--no-daily-headers] [--error-5xx-rate R] [--drop-before-rate R] [--drop-after-rate R]
 [--truncated-rate R] [--non-json-rate R] [--stall-rate R] [--token T]
-[--missing-id ID] ...`` serves until Ctrl-C and prints the URL.
+[--portal NAME=TOKEN] [--missing-id ID] ...`` serves until Ctrl-C and prints
+the URL (and, with ``--portal``, a line ``portals: a, b``). ``--portal
+NAME=TOKEN`` is repeatable (repeat ``NAME`` to give a portal several tokens)
+and excludes ``--token``; a malformed value is refused without repeating it.
 
 The core is ``SandboxApp(config=None, state=None, clock=time.monotonic,
 wall_clock=time.time)``: ``app.handle(SandboxRequest) -> SandboxResponse |
@@ -56,6 +59,60 @@ moving ``wall_clock`` past the daily reset (``day_starts_at``) starts a new
 day, and ``app.reset_day()`` starts one at once.
 Several transports/servers may share one app (and so one state and one
 rate limit).
+
+Several portals
+===============
+
+``SandboxConfig(portals={token: portal_name, ...})`` makes the app serve
+several HubSpot accounts at once (default empty: one portal, as above). Each
+portal is a ``SandboxApp`` of its own, built from the config with
+``access_tokens`` = that portal's tokens: its own rolling window and daily
+count (each with the config's ``rate_limit`` / ``interval_ms`` /
+``daily_limit``), its own fault generator (same ``seed``) and its own
+``SandboxState`` (data, stats, timeline events). Every other knob applies to
+every portal. A request goes to the portal of its bearer token, so a token
+reaches only its own portal; a request with no token or one in no portal
+answers 401 ``INVALID_AUTHENTICATION`` and is counted in ``app.state``
+only (which, with portals, holds nothing else). Developer API keys
+(``hapikey``) name no portal and are refused. ``portals`` excludes
+``access_tokens`` (ValueError); a config's ``repr`` shows the portal names,
+never the tokens.
+
+- ``app.portal_names() -> tuple[str, ...]`` (sorted; ``()`` for one portal),
+  ``app.portal(name) -> SandboxApp`` (``KeyError`` if unknown: use its
+  ``.state.stats()``, ``.state.applications(...)``, ``.state.timeline_events``,
+  ``.reset_day()``), ``app.portal_of(token) -> str | None``;
+  ``app.reset_day()`` starts a new day in every portal.
+- ``app.revoke(token) -> bool``: from then on the token answers 401
+  ``INVALID_AUTHENTICATION`` ("Authentication credentials not found", as
+  for a deleted or rotated token), counted by its portal; False (nothing
+  done) when no portal knows it. With one portal it revokes in ``state``
+  and returns True. (``state.expire_token`` gives ``EXPIRED_AUTHENTICATION``.)
+- the usage endpoint answers the daily count of the token's portal.
+- the OAuth token endpoint: a token request goes to the portal whose
+  ``portals`` entry names its ``refresh_token`` (so list refresh tokens in
+  ``portals`` too; such a token is then also a bearer token of that
+  portal); the access token issued there reaches that portal. A refresh
+  token no portal knows: 400 ``invalid_grant`` (after the client check).
+- ``app.portal_summaries() -> dict[str, dict]``: every portal's counters as
+  JSON, the body of ``GET /_sandbox/portals`` below.
+
+``SandboxServer`` has ``portal_names()``, ``portal(name)`` and
+``revoke(token)`` too, and (the server only, not the app or the transport)
+an admin surface for tests out of process, off HubSpot's paths; admin
+requests are neither counted, limited nor faulted, and no answer contains a
+token:
+
+- ``GET /_sandbox/portals`` -> 200 ``{name: {"requests": n, "responses":
+  {"200": n, ...}, "rate_limited": {"TEN_SECONDLY_ROLLING": n, ...},
+  "applied": {endpoint: inputs applied}, "distinct": {endpoint: distinct
+  keys applied}, "timeline_duplicates": n, "dropped": n, "faults": {kind:
+  n}, "token_refreshes": n}}`` (every endpoint of ``ENDPOINTS`` in
+  ``applied``/``distinct``; ``{}`` for a one-portal app). ``applied ==
+  distinct`` means no key was applied twice.
+- ``POST /_sandbox/revoke`` with ``{"token": "..."}`` -> 200 ``{"revoked":
+  true | false}`` (``app.revoke``); another body: 400 ``VALIDATION_ERROR``.
+- a wrong method: 405 with ``Allow``; another ``/_sandbox/`` path: 404.
 
 Paths (all ``POST`` but the usage endpoint; 405 otherwise; unknown paths 404)
 =============================================================================
@@ -195,6 +252,8 @@ Configuration: ``SandboxConfig`` (frozen attrs, keyword-only)
   app's clock, then answered with 401 ``EXPIRED_AUTHENTICATION``;
   ``state.stats().token_refreshes`` counts the tokens issued. Bad client or
   refresh token: 400 ``{"error": "invalid_client" | "invalid_grant", ...}``.
+- ``portals={}``: ``{bearer token: portal name}``; several portals, see
+  "Several portals" above.
 
 Which ids exist
 ===============
@@ -289,7 +348,8 @@ Top-level errors
 
 - 401 ``{"status": "error", "message": "Authentication credentials not
   found. ...", "correlationId", "category": "INVALID_AUTHENTICATION"}``
-  (``EXPIRED_AUTHENTICATION`` for expired tokens).
+  (``EXPIRED_AUTHENTICATION`` for expired tokens; revoked tokens and, with
+  portals, tokens of no portal get ``INVALID_AUTHENTICATION``).
 - 403 ``{"status": "error", "message": "This app hasn't been granted all
   required scopes ...", "correlationId", "context": {"requiredGranularScopes":
   [...]}, "errors": [{"message": "One or more of the following scopes are
@@ -314,6 +374,17 @@ requests, responses_by_status, dropped, faults, rate_limited, effects,
 batches_applied, timeline_create_attempts, timeline_duplicates_rejected).
 Records are created only when touched, so ``communication(id)`` is None for
 an existing but untouched id.
+
+``state.applications(endpoint) -> Mapping[key, int]``: how many
+times each key was applied at ``endpoint`` (one of ``ENDPOINTS``; a copy).
+Keys: communications the id (``"12"``); webhooks ``(app_id,
+subscription_id)``; statuses ``(email lower-cased, subscription_id)``;
+timeline ``(eventTemplateId or eventTypeName, id)``. Every applied input
+counts (a status written again with the same value too); refused ones do
+not (missing ids, an event that already exists, a whole-batch 400/409, a
+fault before the effect; a ``drop_after`` did apply). The values sum to
+``stats().effects[endpoint]``, and "every row applied exactly once" reads
+``set(apps) == expected and set(apps.values()) == {1}``.
 """
 
 from ._app import SandboxApp

@@ -9,9 +9,28 @@ from collections.abc import Sequence
 from ._config import SandboxConfig
 from ._server import SandboxServer
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "main", "parse_portal", "portals_from"]
 
 _RATES = ("error_5xx", "drop_before", "drop_after", "truncated", "non_json", "stall")
+
+
+def parse_portal(value: str) -> tuple[str, str]:
+    """``NAME=TOKEN`` -> ``(name, token)``; the error never repeats the value (it holds a token)."""
+    name, sep, token = value.partition("=")
+    name, token = name.strip(), token.strip()
+    if not sep or not name or not token:
+        raise argparse.ArgumentTypeError("expected NAME=TOKEN (a portal name and a bearer token)")
+    return name, token
+
+
+def portals_from(pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """``SandboxConfig.portals`` (token -> name) from ``--portal`` pairs; a token in two portals is an error."""
+    portals: dict[str, str] = {}
+    for name, token in pairs:
+        if portals.get(token, name) != name:
+            raise ValueError(f"--portal: one token is given to two portals ({portals[token]!r} and {name!r})")
+        portals[token] = name
+    return portals
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,6 +66,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-batch-size", type=int, default=100, help="inputs per request")
     parser.add_argument("--shuffle-results", action="store_true", help="answer in random order")
     parser.add_argument("--token", action="append", default=None, help="accepted bearer token (repeatable)")
+    parser.add_argument(
+        "--portal",
+        action="append",
+        type=parse_portal,
+        default=[],
+        metavar="NAME=TOKEN",
+        help="serve portal NAME, reached with bearer TOKEN (repeatable; repeat NAME for more tokens; not with --token)",
+    )
     parser.add_argument("--missing-id", action="append", default=[], help="id that does not exist (repeatable)")
     for rate in _RATES:
         flag = rate.replace("_", "-")
@@ -58,6 +85,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse options, serve, print the URL; returns the exit status."""
     args = build_parser().parse_args(argv)
     try:
+        portals = portals_from(args.portal)
+        if portals and args.token is not None:
+            raise ValueError("--portal and --token are exclusive: each portal accepts the tokens --portal gives it")
         config = SandboxConfig(
             rate_limit=args.rate_limit,
             interval_ms=args.interval_ms,
@@ -80,12 +110,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             truncated_rate=args.truncated_rate,
             non_json_rate=args.non_json_rate,
             stall_rate=args.stall_rate,
+            portals=portals,
         )
     except (TypeError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     server = SandboxServer(config=config, port=args.port).start()
     print(f"HubSpot sandbox listening on {server.url} (Ctrl-C to stop)", flush=True)
+    if portals:
+        print(f"portals: {', '.join(server.portal_names())}", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

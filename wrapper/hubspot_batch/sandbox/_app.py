@@ -12,6 +12,7 @@ from typing import Any
 import attrs
 
 from .._operations import Operation, operations
+from ._admin import portal_summary
 from ._auth import check_auth
 from ._batch import INT32, EndpointContext, EndpointHandler, EndpointResult
 from ._clock import Clock, iso_timestamp
@@ -28,6 +29,7 @@ from ._errors import (
 from ._faults import DROP_AFTER, DROP_BEFORE, ERROR_5XX, NON_JSON, STALL, TRUNCATED, FaultInjector
 from ._messages import Dropped, SandboxRequest, SandboxResponse
 from ._oauth import TOKEN_PATHS, issue_token
+from ._portals import PortalRouter
 from ._ratelimit import RateLimiter
 from ._state import SandboxState
 from ._statuses import write_statuses
@@ -115,6 +117,11 @@ class SandboxApp:
     ``clock`` drives the rolling rate-limit window (monotonic seconds);
     ``wall_clock`` gives the dates in bodies and the day of the daily limit.
     Safe to call from many threads.
+
+    With ``config.portals`` the app serves several portals: each is a
+    ``SandboxApp`` of its own (``portal(name)``, ``portal_names()``) and each
+    request goes to the portal of its bearer token; ``state`` then holds only
+    the requests that reached no portal (all answered 401).
     """
 
     def __init__(
@@ -124,9 +131,17 @@ class SandboxApp:
         clock: Clock = time.monotonic,
         wall_clock: Clock = time.time,
     ) -> None:
-        """Build the app; a fresh ``SandboxState`` unless one is given."""
+        """Build the app; a fresh ``SandboxState`` unless one is given (not with ``portals``)."""
         self.config = config if config is not None else SandboxConfig()
-        self.state = state if state is not None else SandboxState()
+        self._router: PortalRouter | None = None
+        if self.config.portals:
+            if state is not None:
+                raise ValueError("with portals each portal has its own state: pass no state")
+            self._router = PortalRouter(
+                self.config, lambda portal_config: SandboxApp(portal_config, clock=clock, wall_clock=wall_clock)
+            )
+            state = self._router.unrouted.state
+        self.state: SandboxState = state if state is not None else SandboxState()
         self._wall_clock = wall_clock
         self._clock = clock
         self._limiter = RateLimiter(self.config, clock, wall_clock)
@@ -256,13 +271,64 @@ class SandboxApp:
         return self._json(200, usage_body(self.config, usage), self._limiter.peek())
 
     def reset_day(self) -> None:
-        """Start a new day of the daily limit now (the daily count goes back to 0), as a reset would."""
+        """Start a new day of the daily limit now (the daily count goes back to 0), as a reset would.
+
+        With ``portals``, every portal starts a new day (``portal(name).reset_day()`` for one).
+        """
+        if self._router is not None:
+            for app in self._router.apps.values():
+                app.reset_day()
+            return
         self._limiter.reset_day()
+
+    # --------------------------------------------------------------- portals
+
+    def portal_names(self) -> tuple[str, ...]:
+        """The names of the portals, sorted (empty when the app serves one portal)."""
+        return () if self._router is None else tuple(self._router.apps)
+
+    def portal(self, name: str) -> SandboxApp:
+        """The app of portal ``name`` (its own ``state``, rate limit, ``reset_day()``, ``revoke()``).
+
+        Raises ``KeyError`` for a name not in ``portal_names()``.
+        """
+        if self._router is None:
+            raise KeyError(f"no portal {name!r}: this app serves one portal (SandboxConfig.portals is empty)")
+        try:
+            return self._router.apps[name]
+        except KeyError:
+            raise KeyError(f"no portal {name!r}; portals: {list(self._router.apps)}") from None
+
+    def portal_of(self, token: str) -> str | None:
+        """The portal a bearer token reaches (configured or issued there); None if none (or one portal)."""
+        return None if self._router is None else self._router.portal_of(token)
+
+    def revoke(self, token: str) -> bool:
+        """From now on ``token`` answers 401 ``INVALID_AUTHENTICATION`` (as a deleted or rotated token).
+
+        With ``portals``: the portal that knows the token revokes it; False
+        (nothing done) when no portal knows it. Otherwise always True.
+        """
+        if self._router is not None:
+            return self._router.revoke(token)
+        self.state.revoke_token(token)
+        return True
+
+    def portal_summaries(self) -> dict[str, dict[str, Any]]:
+        """Every portal's counters as JSON (``{name: summary}``; ``{}`` with one portal).
+
+        The same as the server's ``GET /_sandbox/portals``; see ``portal_summary``.
+        """
+        if self._router is None:
+            return {}
+        return {name: portal_summary(app.state) for name, app in self._router.apps.items()}
 
     # ------------------------------------------------------------------ core
 
     def handle(self, request: SandboxRequest) -> SandboxResponse | Dropped:
         """Answer one request (see the package docstring for the order of checks)."""
+        if self._router is not None:
+            return self._router.handle(request)
         self.state.record_request()
         if request.path in TOKEN_PATHS and request.method.upper() == "POST":
             status, token_body = issue_token(self.config, self.state, request.body, self._clock())

@@ -11,7 +11,7 @@ from ._config import REQUIRED_SCOPES, SandboxConfig
 from ._errors import error_body, java_list
 from ._state import SandboxState
 
-__all__ = ["AuthFailure", "check_auth"]
+__all__ = ["AuthFailure", "bearer_token", "check_auth"]
 
 _NOT_FOUND = (
     "Authentication credentials not found. This API supports OAuth 2.0 authentication and "
@@ -33,7 +33,8 @@ class AuthFailure:
     body: dict[str, Any] = attrs.field(hash=False)
 
 
-def _bearer(headers: Mapping[str, str]) -> str | None:
+def bearer_token(headers: Mapping[str, str]) -> str | None:
+    """The bearer token of a request's (lower-cased) headers, or None."""
     value = headers.get("authorization", "")
     scheme, _, token = value.partition(" ")
     if scheme.lower() != "bearer":
@@ -59,7 +60,8 @@ def check_auth(
     key skips the scope check. Everywhere else only ``Authorization: Bearer``,
     with the ``required`` scopes (by default ``REQUIRED_SCOPES[endpoint]``).
     Tokens issued by the OAuth token endpoint are valid until they expire
-    (``now`` on the app's clock).
+    (``now`` on the app's clock); a revoked token (``state.revoke_token``) is
+    refused like an unknown one.
     """
     hapikey = query.get("hapikey")
     if developer_key is None:
@@ -68,10 +70,12 @@ def check_auth(
         keys = config.developer_api_keys
         if keys is None or hapikey in keys:
             return None
-    token = _bearer(headers)
+    token = bearer_token(headers)
     if token is None:
         message = _BAD_KEY if hapikey else _NOT_FOUND
         return AuthFailure(401, error_body(message, "INVALID_AUTHENTICATION"))
+    if state.is_token_revoked(token):
+        return AuthFailure(401, error_body(_NOT_FOUND, "INVALID_AUTHENTICATION"))
     issued_until = state.issued_token_expiry(token)
     if config.access_tokens is not None and token not in config.access_tokens and issued_until is None:
         return AuthFailure(401, error_body(_NOT_FOUND, "INVALID_AUTHENTICATION"))

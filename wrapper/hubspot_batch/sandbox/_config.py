@@ -65,6 +65,22 @@ def _sizes(value: Mapping[str, int]) -> Mapping[str, int]:
     return types.MappingProxyType(dict(value))
 
 
+def _portals(value: Mapping[str, str]) -> Mapping[str, str]:
+    out: dict[str, str] = {}
+    for token, name in value.items():
+        if not isinstance(token, str) or not token.strip() or token != token.strip():
+            raise ValueError("portals: every bearer token must be a non-empty string without surrounding spaces")
+        if not isinstance(name, str) or not name:
+            raise ValueError("portals: every portal name must be a non-empty string")
+        out[token] = name
+    return types.MappingProxyType(out)
+
+
+def _portals_repr(value: Mapping[str, str]) -> str:
+    # Never show the tokens (a config may end up in a log): only the portal names.
+    return f"<portals {sorted(set(value.values()))}>"
+
+
 def _rate(_inst: object, attr: attrs.Attribute[float], value: float) -> None:
     if not 0.0 <= value <= 1.0:
         raise ValueError(f"{attr.name} must be within [0, 1], got {value!r}")
@@ -126,14 +142,19 @@ class SandboxConfig:
     refresh_tokens: frozenset[str] | None = attrs.field(default=None, converter=_opt_str_set)
     token_lifetime: float = attrs.field(default=1800.0, validator=_non_negative)
     deprecated_versions: frozenset[str] = attrs.field(default=frozenset(), converter=_str_set)
+    portals: Mapping[str, str] = attrs.field(factory=dict, converter=_portals, hash=False, repr=_portals_repr)
 
     def __attrs_post_init__(self) -> None:
-        """Check that each group of mutually exclusive fault rates sums to at most 1."""
+        """Check that each group of exclusive fault rates sums to at most 1, and ``portals`` vs ``access_tokens``."""
         if self.drop_before_rate + self.error_5xx_rate > 1.0:
             raise ValueError("drop_before_rate + error_5xx_rate must be <= 1")
         post = self.drop_after_rate + self.truncated_rate + self.non_json_rate + self.stall_rate
         if post > 1.0:
             raise ValueError("drop_after_rate + truncated_rate + non_json_rate + stall_rate must be <= 1")
+        if self.portals and self.access_tokens is not None:
+            raise ValueError(
+                "access_tokens and portals are exclusive: with portals, each portal accepts its own tokens"
+            )
 
     @property
     def rate_limited(self) -> bool:

@@ -11,9 +11,10 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from ._admin import ADMIN_PREFIX, admin_response
 from ._app import SandboxApp
 from ._config import SandboxConfig
-from ._messages import Dropped, SandboxRequest
+from ._messages import Dropped, SandboxRequest, SandboxResponse
 from ._state import SandboxState
 
 __all__ = ["SandboxServer"]
@@ -93,7 +94,10 @@ class _Handler(BaseHTTPRequestHandler):
             headers={k.lower(): v for k, v in self.headers.items()},
             body=self._read_body(),
         )
-        outcome = self.server.app.handle(request)
+        if request.path.startswith(ADMIN_PREFIX):
+            outcome: SandboxResponse | Dropped = admin_response(self.server.app, request)
+        else:
+            outcome = self.server.app.handle(request)
         if outcome.delay > 0 and self.server.stopping.wait(outcome.delay):
             self.close_connection = True
             return
@@ -138,6 +142,10 @@ class SandboxServer:
     Use as a context manager; ``url`` is ``http://127.0.0.1:PORT``. A ``Dropped``
     outcome closes the socket without writing anything; delays are waited in the
     connection's thread (and cut short by ``stop()``).
+
+    Besides the app's paths it serves an admin surface under ``/_sandbox/``
+    (``GET /_sandbox/portals``, ``POST /_sandbox/revoke``; see the package
+    docstring), which the app itself (and so ``SandboxTransport``) does not.
     """
 
     def __init__(
@@ -158,8 +166,20 @@ class SandboxServer:
 
     @property
     def state(self) -> SandboxState:
-        """The app's state (for assertions)."""
+        """The app's state (for assertions); with portals, only what reached no portal (``portal(name).state``)."""
         return self.app.state
+
+    def portal_names(self) -> tuple[str, ...]:
+        """The app's portal names (empty when it serves one portal)."""
+        return self.app.portal_names()
+
+    def portal(self, name: str) -> SandboxApp:
+        """The app of portal ``name`` (``.state``, ``.reset_day()``...); ``KeyError`` if unknown."""
+        return self.app.portal(name)
+
+    def revoke(self, token: str) -> bool:
+        """Make ``token`` answer 401 from now on (see ``SandboxApp.revoke``)."""
+        return self.app.revoke(token)
 
     @property
     def port(self) -> int:

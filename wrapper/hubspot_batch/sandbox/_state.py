@@ -10,7 +10,10 @@ from typing import Any
 
 import attrs
 
+from ._config import ENDPOINTS
+
 __all__ = [
+    "ApplicationKey",
     "SandboxState",
     "SandboxStats",
     "StatusWrite",
@@ -18,6 +21,12 @@ __all__ = [
     "StoredStatus",
     "StoredSubscription",
 ]
+
+
+#: What ``SandboxState.applications`` counts by: a communication id (``"12"``), a webhook
+#: subscription ``(app_id, id)``, a status ``(email lower-cased, subscription_id)``, or a
+#: timeline event ``(eventTemplateId or eventTypeName, id)``.
+ApplicationKey = str | tuple[int, int] | tuple[str, int] | tuple[str, str]
 
 
 def _ro(value: Mapping[Any, Any]) -> Mapping[Any, Any]:
@@ -140,6 +149,8 @@ class SandboxState:
         self._batches: Counter[str] = Counter()
         self._timeline_attempts: Counter[tuple[str, str]] = Counter()
         self._timeline_duplicates = 0
+        self._revoked_tokens: set[str] = set()
+        self._applications: dict[str, Counter[ApplicationKey]] = {name: Counter() for name in ENDPOINTS}
 
     # ------------------------------------------------------------------ reads
 
@@ -192,7 +203,36 @@ class SandboxState:
                 token_refreshes=self._token_refreshes,
             )
 
+    def applications(self, endpoint: str) -> Mapping[ApplicationKey, int]:
+        """How many times each key was applied at ``endpoint`` (a copy; keys never applied are absent).
+
+        ``endpoint`` is one of ``ENDPOINTS``. Keys: communications the id
+        (``"12"``); webhooks ``(app_id, subscription_id)``; statuses
+        ``(email lower-cased, subscription_id)``; timeline ``(eventTemplateId
+        or eventTypeName, id)``. Every input the endpoint applied counts once
+        (a status written again with the same value, a subscription set to
+        the ``active`` it had, too); inputs refused (missing ids, a timeline
+        event that already exists, a batch rejected or faulted before the
+        effect) do not. The values sum to ``stats().effects[endpoint]``;
+        "every row applied exactly once" is ``set(apps) == expected_keys and
+        set(apps.values()) == {1}``.
+        """
+        if endpoint not in self._applications:
+            raise ValueError(f"unknown endpoint {endpoint!r}; expected one of {list(ENDPOINTS)}")
+        with self._lock:
+            return types.MappingProxyType(dict(self._applications[endpoint]))
+
     # ----------------------------------------------------------------- tokens
+
+    def revoke_token(self, token: str) -> None:
+        """Make ``token`` answer 401 ``INVALID_AUTHENTICATION`` from now on (as a deleted or rotated token)."""
+        with self._lock:
+            self._revoked_tokens.add(token)
+
+    def is_token_revoked(self, token: str) -> bool:
+        """Whether ``revoke_token`` was called for ``token``."""
+        with self._lock:
+            return token in self._revoked_tokens
 
     def expire_token(self, token: str) -> None:
         """Make ``token`` answer 401 ``EXPIRED_AUTHENTICATION`` from now on."""
@@ -248,10 +288,12 @@ class SandboxState:
         with self._lock:
             self._rate_limited[policy] += 1
 
-    def _applied(self, endpoint: str, count: int) -> None:
-        self._effects[endpoint] += count
-        if count:
+    def _applied(self, endpoint: str, keys: Sequence[ApplicationKey]) -> None:
+        # Called under the lock, once per batch, with the key of every input applied.
+        self._effects[endpoint] += len(keys)
+        if keys:
             self._batches[endpoint] += 1
+            self._applications[endpoint].update(keys)
 
     # --------------------------------------------------------------- mutation
 
@@ -270,7 +312,7 @@ class SandboxState:
                 rec.properties["hs_lastmodifieddate"] = now
                 rec.updated_at = now
                 out.append(StoredCommunication(object_id, rec.properties, rec.created_at, now))
-            self._applied("communications", len(out))
+            self._applied("communications", [object_id for object_id, _ in updates])
         return out
 
     def update_subscriptions(
@@ -288,12 +330,13 @@ class SandboxState:
                     rec.active = active
                     rec.updated_at = now
                 out.append(StoredSubscription(app_id, sub_id, rec.active, rec.created_at, rec.updated_at))
-            self._applied("webhooks", len(out))
+            self._applied("webhooks", [(app_id, sub_id) for sub_id, _ in updates])
         return out
 
     def write_statuses(self, writes: Iterable[StatusWrite], now: str) -> list[tuple[StoredStatus, bool]]:
         """Store statuses in order; each result says whether the status changed."""
         out: list[tuple[StoredStatus, bool]] = []
+        keys: list[ApplicationKey] = []
         with self._lock:
             for w in writes:
                 key = (w.subscriber_id.lower(), w.subscription_id)
@@ -311,7 +354,8 @@ class SandboxState:
                 )
                 self._statuses[key] = stored
                 out.append((stored, changed))
-            self._applied("statuses", len(out))
+                keys.append(key)
+            self._applied("statuses", keys)
         return out
 
     def create_timeline_events_atomically(
@@ -327,12 +371,13 @@ class SandboxState:
                 return existing
             for key, event in events:
                 self._timeline[key] = event
-            self._applied("timeline", len(events))
+            self._applied("timeline", [key for key, _ in events])
         return []
 
     def create_timeline_events(self, events: Sequence[tuple[tuple[str, str], dict[str, Any]]]) -> list[bool]:
         """Store new events; for each, True if created, False if it already existed."""
         created: list[bool] = []
+        applied: list[ApplicationKey] = []
         with self._lock:
             for key, event in events:
                 self._timeline_attempts[key] += 1
@@ -342,5 +387,6 @@ class SandboxState:
                 else:
                     self._timeline[key] = event
                     created.append(True)
-            self._applied("timeline", sum(created))
+                    applied.append(key)
+            self._applied("timeline", applied)
         return created
