@@ -24,6 +24,7 @@ from pathlib import Path
 
 from ._chunks import Item
 from ._endpoints import Endpoint
+from ._redis_urls import is_redis_url
 from ._results import Outcome, OutcomeStatus
 from ._sync_state import StateError, SyncState, payload_hash, state_key
 
@@ -32,7 +33,12 @@ __all__ = ["UNCHANGED_NOTE", "SyncStateSource", "UnchangedFilter", "namespace_fo
 UNCHANGED_NOTE = "not sent: HubSpot already has this payload (unchanged since it was last accepted)"
 
 SyncStateSource = str | os.PathLike[str] | SyncState
-"""What ``sync_state=`` takes: a SQLite file (or a directory: one file per endpoint), or a state object."""
+"""What ``sync_state=`` takes: a SQLite file (or a directory: one file per endpoint), a Redis URL, or a state object.
+
+A Redis URL (``redis://``, ``rediss://``, ``unix://``) keeps the state in
+that Redis, one hash per namespace (endpoint, API version, app and portal):
+every worker given the same URL and portal shares it.
+"""
 
 
 def namespace_for(path: str, portal: str | None) -> str:
@@ -46,6 +52,10 @@ def open_state(source: SyncStateSource, endpoint: Endpoint, namespace: str) -> t
         if source.namespace != namespace:
             raise StateError(f"the sync state is for {source.namespace!r}, not {namespace!r}")
         return source, False
+    if isinstance(source, str) and is_redis_url(source):
+        from ._sync_redis import RedisState
+
+        return RedisState(source, namespace, endpoint=endpoint.name), True
     from ._sync_sqlite import SqliteState
 
     path = Path(source)

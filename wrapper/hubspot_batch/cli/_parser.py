@@ -210,10 +210,18 @@ def _add_job_options(job: argparse.ArgumentParser) -> None:
     sync = job.add_argument_group("incremental sync and the daily budget")
     sync.add_argument(
         "--state",
-        metavar="FILE",
-        help="SQLite state of what HubSpot accepted: rows unchanged since are not sent (outcome unchanged)",
+        metavar="FILE|URL",
+        help=(
+            "state of what HubSpot accepted, a SQLite file or a redis:// URL (shared by workers): "
+            "rows unchanged since are not sent (outcome unchanged)"
+        ),
     )
     sync.add_argument("--full", action="store_true", help="with --state: send every row and refresh the state")
+    sync.add_argument(
+        "--portal",
+        metavar="NAME",
+        help="with --state: the portal the token writes to (one state per portal when several share a file or Redis)",
+    )
     sync.add_argument(
         "--max-daily-share",
         type=_share,

@@ -195,6 +195,7 @@ def _send(args: argparse.Namespace, call: Call, plan: _Plan, target: Target, rep
                 progress=display.update if display is not None else None,
                 sync_state=args.state,
                 full=args.full,
+                portal=args.portal,
                 max_daily_share=args.max_daily_share,
                 wait_for_reset=args.wait_for_reset,
             ) as hs:
@@ -395,6 +396,7 @@ def plan_command(
             rate_limit=_limiter(args, os.environ),
             sync_state=args.state,
             full=args.full,
+            portal=args.portal,
         ) as hs:
             namespace: Any = {
                 "webhook-subscriptions": hs.webhooks,
