@@ -19,7 +19,7 @@ import httpx
 
 from . import _versions
 from ._auth import Credentials, TokenSource
-from ._daily import DailyBudget
+from ._daily import daily_budget
 from ._endpoints import ApiVersion, Endpoint, EndpointName, endpoint, known_version, versions
 from ._engine import Job, OnInvalid, Runtime, check_all, prepared_source
 from ._errors import ConfigurationError, InputIssue, InputValidationError
@@ -124,7 +124,7 @@ class _Core:
             retry=retry or RetryPolicy(),
             transport=transport,
             verify=verify,
-            daily=DailyBudget(max_daily_share) if max_daily_share is not None else None,
+            daily=daily_budget(max_daily_share, rate_limit),
             wait_for_reset=wait_for_reset,
         )
         if wait_for_reset and max_daily_share is None:

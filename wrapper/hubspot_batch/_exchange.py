@@ -20,7 +20,7 @@ import httpx
 
 from ._attempts import Group
 from ._auth import AuthRefreshError
-from ._daily import next_utc_midnight
+from ._daily import DAILY_POLL_INTERVAL, Claim, DailyBudget, next_utc_midnight
 from ._endpoints import Endpoint
 from ._errors import DailyLimitError, HubSpotBatchError
 from ._job_state import JobState, Stop
@@ -57,22 +57,29 @@ class Exchange:
         state = self.state
         body = b'{"inputs":[' + b",".join([item.body for item in group.items]) + b"]}"
         loop = asyncio.get_running_loop()
+        budget = runtime.daily
+        claim: Claim | None = None
         async with runtime.semaphore:
-            if runtime.daily is not None and not await self._daily_turn():
-                return None
+            if budget is not None:
+                claim = await self._daily_turn(budget)
+                if claim is None:
+                    return None
             reservation: Reservation | None = None
             if runtime.limiter is not None:
                 try:
                     reservation = await runtime.limiter.reserve()
                 except HubSpotBatchError as error:  # a shared limiter that is unreachable, with policy "fail"
                     state.stop_with(f"the rate limiter is unavailable: {error}", error)
+                    if budget is not None and claim is not None:
+                        await budget.unclaim(claim)
                     return None
                 if reservation.delay > 0:
                     await asyncio.sleep(reservation.delay)
             ready = loop.time()
-            if state.stop is not None:
-                if runtime.daily is not None:
-                    runtime.daily.release()
+            # a request the daily budget made room for still fits it when the job stopped for that budget
+            if state.stop is not None and not (claim is not None and state.stop.category == "DAILY_BUDGET"):
+                if budget is not None and claim is not None:
+                    await budget.unclaim(claim)
                 return None
             try:
                 headers, params, group.token = await runtime.credentials.for_request(
@@ -80,8 +87,8 @@ class Exchange:
                 )
             except AuthRefreshError as error:
                 state.stop_with(str(error), error)
-                if runtime.daily is not None:
-                    runtime.daily.release()
+                if budget is not None and claim is not None:
+                    await budget.unclaim(claim)
                 return None
             headers["Content-Type"] = "application/json"
             state.counters.requests += 1
@@ -102,9 +109,9 @@ class Exchange:
                 status, response_headers, content = answer.status, answer.headers, answer.content
             except httpx.RequestError as error:
                 exc = error
-        if runtime.daily is not None:
+        if budget is not None and claim is not None:
             parsed = RateLimitHeaders.parse(response_headers)
-            runtime.daily.observe(parsed.daily, parsed.daily_remaining)
+            await budget.settle(claim, parsed.daily, parsed.daily_remaining)
         if state.counters.deprecated is None and DEPRECATED_HEADER in response_headers:
             self._deprecated(response_headers[DEPRECATED_HEADER])
         if runtime.limiter is not None and reservation is not None:
@@ -130,18 +137,30 @@ class Exchange:
             )
         return decision
 
-    async def _daily_turn(self) -> bool:
-        """Whether one more request fits the daily budget; waits for the reset when asked, else stops the job."""
+    async def _daily_turn(self, budget: DailyBudget) -> Claim | None:
+        """A claim on the daily budget for one request; waits for the reset when asked, else stops the job (None)."""
         runtime, state = self.runtime, self.state
-        budget = runtime.daily
-        assert budget is not None
-        while not budget.allow():
+        while True:
+            if state.stop is not None and state.stop.category != "DAILY_BUDGET":
+                return None
+            try:
+                claim = await budget.claim(time.time())
+            except HubSpotBatchError as unavailable:  # a shared budget in Redis, unreachable, policy "fail"
+                state.stop_with(f"the daily budget is unavailable: {unavailable}", unavailable)
+                return None
+            if claim is not None:
+                if state.waiting_until is not None:
+                    state.waiting_until = None
+                    logger.info("%s: the daily budget has room again; going on", self.endpoint.name)
+                return claim
             if state.stop is not None:
-                return False
+                return None
             if not runtime.wait_for_reset:
+                limit = f"{budget.limit:,}" if budget.limit is not None else "?"
+                used = f"{budget.used:,}" if budget.used is not None else "?"
                 error = DailyLimitError(
-                    f"the daily budget is spent: {budget.share:g} of the portal's {budget.limit:,} requests a day "
-                    f"(max_daily_share); {budget.used:,} used",
+                    f"the daily budget is spent: {budget.share:g} of the portal's {limit} requests a day "
+                    f"(max_daily_share); {used} used",
                     category="DAILY_BUDGET",
                 )
                 if state.stop is None:
@@ -149,20 +168,38 @@ class Exchange:
                         f"daily budget reached ({budget.share:g} of the daily limit)", error, "DAILY_BUDGET"
                     )
                     logger.warning("stopping %s job: %s", self.endpoint.name, state.stop.reason)
-                return False
-            until = budget.resets_at or next_utc_midnight(time.time())
+                return None
+            await self._wait_for_reset(budget)
+
+    async def _wait_for_reset(self, budget: DailyBudget) -> None:
+        """Sleep towards the daily reset, looking at the usage endpoint now and then: it may come early.
+
+        At the reset HubSpot's figures are taken (``used`` 0 if it does not
+        answer); before it, every :data:`DAILY_POLL_INTERVAL` seconds, one
+        waiter of the budget asks the usage endpoint, whose figures end the
+        wait if the day was reset early.
+        """
+        runtime, state = self.runtime, self.state
+        until = budget.resets_at or next_utc_midnight(time.time())
+        if state.waiting_until != until:
             state.waiting_until = until
             logger.warning(
-                "%s: the daily budget is spent; waiting for the daily reset at %s UTC",
+                "%s: the daily budget is spent (%g of the daily limit); waiting for the daily reset at %s UTC",
                 self.endpoint.name,
-                time.strftime("%Y-%m-%d %H:%M", time.gmtime(until)),
+                budget.share,
+                time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(until)),
             )
             if state.progress is not None:
                 state.report_progress()
-            await asyncio.sleep(max(0.0, until - time.time()) + 1.0)
-            budget.reset()
-            state.waiting_until = None
-        return True
+        await asyncio.sleep(min(max(0.0, until - time.time()) + 1.0, DAILY_POLL_INTERVAL))
+        if state.stop is not None:
+            return
+        now = time.time()
+        # one waiter of the budget asks (the others' next claim sees what it learned, or the day roll over)
+        if budget.poll_due(now, 1.0 if now >= until else DAILY_POLL_INTERVAL):
+            usage = await runtime.fetch_daily_usage()
+            if usage is not None or now >= until:
+                await budget.renew(usage)
 
     def _deprecated(self, value: str) -> None:
         """HubSpot flagged this endpoint as deprecated: say so once per job, and keep it in the stats."""

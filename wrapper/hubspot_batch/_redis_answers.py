@@ -13,7 +13,16 @@ import attrs
 
 from ._limiter import Reservation
 
-__all__ = ["BookedSlot", "RedisReservation", "RedisUsage", "read_booked_slot", "read_usage"]
+__all__ = [
+    "BookedSlot",
+    "DayFigures",
+    "RedisReservation",
+    "RedisUsage",
+    "read_booked_slot",
+    "read_daily_claim",
+    "read_daily_settle",
+    "read_usage",
+]
 
 
 @attrs.frozen(slots=True)
@@ -64,6 +73,44 @@ class BookedSlot:
         return max(self.slot - self.now, 0.0)
 
 
+@attrs.frozen(slots=True)
+class DayFigures:
+    """The shared day as a daily-budget script left it.
+
+    ``limit`` / ``used``: the portal's daily limit and usage (None: not known
+    yet); ``under_way``: requests claimed by every worker and not settled;
+    ``resets_at``: when the day ends (epoch seconds, None: not known);
+    ``granted``: whether the claim was made (a claim script; True otherwise).
+    """
+
+    limit: int | None
+    used: int | None
+    under_way: int
+    resets_at: float | None
+    granted: bool = True
+
+
+def read_daily_claim(answer: Sequence[Any]) -> DayFigures:
+    """Read the daily claim script's ``[granted, limit, used, under way, resets at]``."""
+    return DayFigures(
+        limit=_int_or_none(_text_or_none(answer[1])),
+        used=_int_or_none(_text_or_none(answer[2])),
+        under_way=int(answer[3]),
+        resets_at=_float_or_none(_text_or_none(answer[4])),
+        granted=int(answer[0]) == 1,
+    )
+
+
+def read_daily_settle(answer: Sequence[Any]) -> DayFigures:
+    """Read the daily settle script's ``[limit, used, under way, resets at]``."""
+    return DayFigures(
+        limit=_int_or_none(_text_or_none(answer[0])),
+        used=_int_or_none(_text_or_none(answer[1])),
+        under_way=int(answer[2]),
+        resets_at=_float_or_none(_text_or_none(answer[3])),
+    )
+
+
 def read_booked_slot(answer: Sequence[Any]) -> BookedSlot:
     """Read the reserve script's ``[slot, now, limit, interval, daily]``."""
     return BookedSlot(slot=float(answer[0]), now=float(answer[1]), limit=int(answer[2]), interval=float(answer[3]))
@@ -97,6 +144,20 @@ def read_usage(answer: Sequence[Any], *, start_limit: int, cap: int | None, defa
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _text_or_none(value: Any) -> str | None:
+    text = _text(value)
+    return text or None
+
+
+def _float_or_none(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
 
 
 def _int_or_none(value: str | None) -> int | None:

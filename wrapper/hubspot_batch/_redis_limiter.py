@@ -26,13 +26,20 @@ in-process :class:`~hubspot_batch.RollingWindow`:
   ``Retry-After`` pauses them all until then;
 - the day's requests are counted (a key per UTC day, kept two days) and the
   last ``X-HubSpot-RateLimit-Daily-Remaining`` seen is stored: see
-  :meth:`RedisLimiter.usage`. The engine stops a job on a ``DAILY`` 429.
+  :meth:`RedisLimiter.usage`. The engine stops a job on a ``DAILY`` 429;
+- with ``max_daily_share``, the daily budget is shared too
+  (:meth:`RedisLimiter.daily_budget`, :mod:`._redis_daily`): the portal's day
+  (``limit``, ``used``, ``resets_at``) and every worker's requests under way
+  (claims that expire after ``daily_claim_ttl`` seconds, in case a worker
+  died) are kept in Redis, and one script claims a request only if the
+  day's usage plus every claim stays within the share.
 
 Keys (all in one Redis Cluster hash slot): ``<prefix>:{<key>}:window``
 (sorted set), ``<prefix>:{<key>}:conf`` (hash: ``max``, ``interval``,
-``paused_until``, ``daily``, ``daily_remaining``) and
-``<prefix>:{<key>}:daily:<YYYYMMDD>`` (counter). Use one ``key`` per HubSpot
-app/account budget.
+``paused_until``, ``daily``, ``daily_remaining``),
+``<prefix>:{<key>}:daily:<YYYYMMDD>`` (counter), and for the daily budget
+``<prefix>:{<key>}:day`` (hash) and ``<prefix>:{<key>}:day:claims`` (sorted
+set). Use one ``key`` per HubSpot app/account budget.
 
 When Redis cannot be reached (connection refused or dropped, a timeout, an
 error answer), ``on_unavailable`` decides:
@@ -44,6 +51,11 @@ error answer), ``on_unavailable`` decides:
 - ``"fail"``: :meth:`RedisLimiter.reserve` raises
   :class:`RedisUnavailableError`, which names the URL with any password
   replaced by ``***``.
+
+The shared daily budget follows the same policy: with ``"fallback"`` each
+worker keeps its own in-process budget (the last shared figures, HubSpot's
+headers still counting every worker's usage) with a WARNING; with ``"fail"``
+claiming a request raises :class:`RedisUnavailableError`.
 
 Every Redis call is bounded by ``timeout`` seconds (socket connect and read
 timeouts, and an overall deadline), so a job never hangs on Redis. Calls made
@@ -62,6 +74,8 @@ Where each part lives (one job per module):
 
 - ``_redis_limiter``: this facade, :class:`RedisLimiter`, the
   :class:`~hubspot_batch.LimiterBackend` the engine awaits;
+- ``_redis_daily``: the shared daily budget
+  (:class:`~hubspot_batch._redis_daily.RedisDailyBudget`);
 - ``_redis_settings``: its arguments, checked;
 - ``_redis_keys``: key and member names;
 - ``_redis_scripts``: the Lua scripts, their arguments, their registration;
@@ -79,18 +93,39 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ._daily import DailyUsage
 from ._limiter import RateLimitHeaders, RateTier, Reservation
-from ._redis_answers import RedisReservation, RedisUsage, read_booked_slot, read_usage
+from ._redis_answers import (
+    DayFigures,
+    RedisReservation,
+    RedisUsage,
+    read_booked_slot,
+    read_daily_claim,
+    read_daily_settle,
+    read_usage,
+)
 from ._redis_connection import RedisConnection, require_redis
 from ._redis_errors import RedisUnavailableError, describe_failure, is_unavailable, unavailable_error
 from ._redis_fallback import Fallback, OnUnavailable
 from ._redis_headers import believable
 from ._redis_keys import BudgetKeys, MemberNames, utc_day
-from ._redis_scripts import as_seconds, observe_call, rate_limited_call, reserve_call, usage_call
+from ._redis_scripts import (
+    ScriptCall,
+    as_seconds,
+    daily_claim_call,
+    daily_settle_call,
+    observe_call,
+    rate_limited_call,
+    reserve_call,
+    usage_call,
+)
 from ._redis_settings import check_settings
 from ._redis_urls import redact_url
+
+if TYPE_CHECKING:
+    from ._redis_daily import RedisDailyBudget
 
 __all__ = [
     "OnUnavailable",
@@ -131,6 +166,9 @@ class RedisLimiter:
     - ``retry_interval``: seconds between attempts to reach Redis again while
       falling back.
     - ``prefix``: the first part of every key.
+    - ``daily_claim_ttl``: seconds a request claimed from the shared daily
+      budget (``max_daily_share``) counts as under way without an answer
+      before it is dropped (its worker died): 120.
 
     Use it as ``rate_limit=`` of :class:`~hubspot_batch.HubSpotBatch` or
     :class:`~hubspot_batch.AsyncHubSpotBatch`. Close it with :meth:`aclose`
@@ -151,6 +189,7 @@ class RedisLimiter:
         timeout: float = 1.0,
         retry_interval: float = 30.0,
         prefix: str = "hubspot-batch",
+        daily_claim_ttl: float = 120.0,
     ) -> None:
         require_redis()
         settings = check_settings(
@@ -164,6 +203,7 @@ class RedisLimiter:
             timeout=timeout,
             retry_interval=retry_interval,
             prefix=prefix,
+            daily_claim_ttl=daily_claim_ttl,
         )
         self.key = settings.key
         self.limit = settings.limit
@@ -174,6 +214,7 @@ class RedisLimiter:
         self.fallback_fraction = settings.fallback_fraction
         self.timeout = settings.timeout
         self.retry_interval = settings.retry_interval
+        self.daily_claim_ttl = settings.daily_claim_ttl
         self._keys = BudgetKeys(settings.prefix, settings.key)
         self._connection = RedisConnection(redis, timeout=settings.timeout)
         self.url = self._connection.url
@@ -275,6 +316,63 @@ class RedisLimiter:
                 return
         await self._fallback.window().on_rate_limited(retry_after)
 
+    # ------------------------------------------------------------------ the shared daily budget
+
+    def daily_budget(self, share: float) -> RedisDailyBudget:
+        """A daily budget of ``share`` of the portal's daily limit, shared by every worker of this ``key``."""
+        from ._redis_daily import RedisDailyBudget
+
+        return RedisDailyBudget(share, limiter=self)
+
+    async def claim_daily(self, share: float, adopt: DailyUsage | None) -> tuple[str, DayFigures] | None:
+        """Claim one request from the shared day if it fits ``share`` (adopting ``adopt`` first).
+
+        Returns the claim's member and the day's figures (``granted`` says
+        whether the claim was made), or None when Redis is away and the policy
+        is ``"fallback"`` (raises :class:`RedisUnavailableError` under ``"fail"``).
+        """
+        member = self._names.daily_claim()
+        call = daily_claim_call(self._keys, share=share, member=member, claim_ttl=self.daily_claim_ttl, adopt=adopt)
+        answer = await self._daily_script(call, before_send=True)
+        return None if answer is None else (member, read_daily_claim(answer))
+
+    async def settle_daily(self, member: str, daily: int | None, daily_remaining: int | None) -> DayFigures | None:
+        """The answer to the claimed request ``member`` came with these daily headers; never raises.
+
+        Returns the day's figures, or None when Redis did not answer (the
+        claim then expires by itself).
+        """
+        call = daily_settle_call(
+            self._keys, member=member, daily=daily, daily_remaining=daily_remaining, claim_ttl=self.daily_claim_ttl
+        )
+        answer = await self._daily_script(call, before_send=False)
+        return None if answer is None else read_daily_settle(answer)
+
+    async def unclaim_daily(self, member: str) -> None:
+        """The claimed request ``member`` was not sent after all; never raises."""
+        if self._fallback.down:
+            return
+        claims = self._keys.day_claims
+        await self._quietly("unclaim", lambda: self._connection.run(lambda c: c.zrem(claims, member)))
+
+    async def _daily_script(self, call: ScriptCall, *, before_send: bool) -> Any:
+        """Run a daily-budget script: its answer, or None when Redis is away (see :meth:`_unavailable`)."""
+        usable = self._fallback.due(_loop_time()) if before_send else not self._fallback.down
+        if not usable:
+            return None
+        try:
+            answer = await self._connection.run_script(call)
+        except Exception as exc:
+            if not is_unavailable(exc):
+                if before_send:
+                    raise
+                logger.exception("Redis daily budget: %s failed", call.script.name)
+                return None
+            self._unavailable(exc, before_send=before_send)
+            return None
+        self._available()
+        return answer
+
     # ------------------------------------------------------------------ inspection and upkeep
 
     async def usage(self) -> RedisUsage:
@@ -289,8 +387,8 @@ class RedisLimiter:
         return read_usage(answer, start_limit=self.limit, cap=self.cap, default_interval=self.interval)
 
     async def reset(self) -> None:
-        """Forget the shared window, what was learned and today's count (for tests and operators)."""
-        keys = self._keys.all_for(utc_day())
+        """Forget the shared window, what was learned, today's count and the daily budget (for tests and operators)."""
+        keys = (*self._keys.all_for(utc_day()), self._keys.day, self._keys.day_claims)
         try:
             await self._connection.run(lambda c: c.delete(*keys))
         except Exception as exc:

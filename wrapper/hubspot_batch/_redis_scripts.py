@@ -10,6 +10,10 @@ server lacks it (after a restart or a ``SCRIPT FLUSH``).
 
 Numbers of seconds travel as ``"%.6f"`` strings (:func:`as_seconds`), absent
 values as ``""`` (:func:`as_optional`), which the Lua reads as ``nil``.
+
+The daily budget's scripts (:data:`DAILY_CLAIM`, :data:`DAILY_SETTLE`) keep
+the portal's day in the ``day`` hash and the requests under way in the
+``day:claims`` sorted set (see :mod:`._redis_daily` for the rules).
 """
 
 from __future__ import annotations
@@ -18,11 +22,14 @@ from typing import Any
 
 import attrs
 
+from ._daily import NEW_DAY_DROP, DailyUsage
 from ._limiter import RateLimitHeaders
 from ._redis_keys import BudgetKeys
 
 __all__ = [
     "CONF_TTL",
+    "DAILY_CLAIM",
+    "DAILY_SETTLE",
     "DAILY_TTL",
     "OBSERVE",
     "RATE_LIMITED",
@@ -33,6 +40,8 @@ __all__ = [
     "ScriptCall",
     "as_optional",
     "as_seconds",
+    "daily_claim_call",
+    "daily_settle_call",
     "observe_call",
     "rate_limited_call",
     "reserve_call",
@@ -169,6 +178,111 @@ return {fmt(now), used, ahead, redis.call('HGETALL', KEYS[2]), tonumber(redis.ca
 )
 
 
+# The daily budget. The portal's day: HMGET of the day hash; a day that ended at
+# resets_at gives way to the next (whole days later): nothing used until HubSpot
+# says otherwise. Integers travel as "%.0f" strings, absent values as ''.
+_DAY_PRELUDE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local DAY = 86400
+local function fmt(x) return string.format('%.6f', x) end
+local function int(x) if x == nil then return '' end return string.format('%.0f', x) end
+local function secs(x) if x == nil then return '' end return fmt(x) end
+local function the_day(key)
+  local d = redis.call('HMGET', key, 'limit', 'used', 'used_at', 'resets_at')
+  local limit, used, used_at, resets = tonumber(d[1]), tonumber(d[2]), tonumber(d[3]), tonumber(d[4])
+  if resets and now >= resets then
+    resets = resets + (math.floor((now - resets) / DAY) + 1) * DAY
+    redis.call('HSET', key, 'resets_at', fmt(resets))
+    if used then
+      used, used_at = 0, now
+      redis.call('HSET', key, 'used', '0', 'used_at', fmt(now))
+    end
+  end
+  return limit, used, used_at, resets
+end
+-- figures learned without resetsAt: their day ends at the next midnight UTC
+local function guess_reset(key, limit, resets)
+  if limit and not resets then
+    resets = now - (now % DAY) + DAY
+    redis.call('HSET', key, 'resets_at', fmt(resets))
+  end
+  return resets
+end
+-- drop the claims of workers that died (older than ttl); count those left
+local function under_way(claims_key, ttl)
+  redis.call('ZREMRANGEBYSCORE', claims_key, '-inf', '(' .. fmt(now - ttl))
+  return redis.call('ZCARD', claims_key)
+end
+"""
+
+# KEYS: day, claims. ARGV: share, member, claim ttl, day ttl, then the usage endpoint's
+# figures to adopt first ('' = none): limit, used, resets at, collected at.
+_DAILY_CLAIM_LUA = (
+    _DAY_PRELUDE
+    + """
+local limit, used, used_at, resets = the_day(KEYS[1])
+local a_limit, a_used = tonumber(ARGV[5]), tonumber(ARGV[6])
+local a_resets, a_collected = tonumber(ARGV[7]), tonumber(ARGV[8])
+if a_limit and a_used and not (a_resets and a_resets <= now) then
+  -- taken as they are when collected after every answer counted, or of a later day;
+  -- else usage does not go back
+  local fresh = used == nil or (a_collected ~= nil and (used_at == nil or a_collected >= used_at))
+    or (a_resets ~= nil and resets ~= nil and a_resets > resets + 3600)
+  if fresh or a_used > used then
+    used, used_at = a_used, now
+    redis.call('HSET', KEYS[1], 'used', int(used), 'used_at', fmt(now))
+  end
+  limit = a_limit
+  redis.call('HSET', KEYS[1], 'limit', int(limit))
+  if a_resets then
+    resets = a_resets
+    redis.call('HSET', KEYS[1], 'resets_at', fmt(resets))
+  end
+end
+resets = guess_reset(KEYS[1], limit, resets)
+local ttl = tonumber(ARGV[3])
+local pending = under_way(KEYS[2], ttl)
+local granted = 1
+if limit and used and used + pending + 1 > math.floor(tonumber(ARGV[1]) * limit) then granted = 0 end
+if granted == 1 then
+  redis.call('ZADD', KEYS[2], fmt(now), ARGV[2])
+  pending = pending + 1
+  redis.call('PEXPIRE', KEYS[2], math.ceil(ttl * 1000) + 1000)
+end
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4])) end
+return {granted, int(limit), int(used), pending, secs(resets)}
+"""
+)
+
+# KEYS: day, claims. ARGV: the claim's member, daily, daily remaining ('' = absent),
+# claim ttl, day ttl, the drop that means a new day.
+_DAILY_SETTLE_LUA = (
+    _DAY_PRELUDE
+    + """
+redis.call('ZREM', KEYS[2], ARGV[1])
+local limit, used, used_at, resets = the_day(KEYS[1])
+local daily, remaining = tonumber(ARGV[2]), tonumber(ARGV[3])
+if daily and daily > 0 and remaining then
+  local reported = daily - remaining
+  if reported < 0 then reported = 0 end
+  -- the largest usage reported today (answers come out of order), unless it went back by
+  -- more than reordering explains: the day was reset
+  if used == nil or reported > used or reported + tonumber(ARGV[6]) < used then
+    used = reported
+    redis.call('HSET', KEYS[1], 'used', int(used), 'used_at', fmt(now))
+  end
+  limit = daily
+  redis.call('HSET', KEYS[1], 'limit', int(limit))
+  resets = guess_reset(KEYS[1], limit, resets)
+  redis.call('EXPIRE', KEYS[1], tonumber(ARGV[5]))
+end
+local pending = under_way(KEYS[2], tonumber(ARGV[4]))
+return {int(limit), int(used), pending, secs(resets)}
+"""
+)
+
+
 @attrs.frozen(slots=True)
 class Script:
     """One Lua script: ``name`` (its cache key per client) and its source."""
@@ -188,6 +302,13 @@ RATE_LIMITED = Script("limited", _RATE_LIMITED_LUA)
 
 USAGE = Script("usage", _USAGE_LUA)
 """Read the budget: ``[now, used, ahead, conf hash (flat), daily count]``."""
+
+DAILY_CLAIM = Script("daily-claim", _DAILY_CLAIM_LUA)
+"""Adopt the usage endpoint's figures if given, then claim one request if it fits the share:
+``[granted (1/0), limit, used, under way, resets at]``."""
+
+DAILY_SETTLE = Script("daily-settle", _DAILY_SETTLE_LUA)
+"""An answer to a claimed request: drop the claim, learn its daily headers: ``[limit, used, under way, resets at]``."""
 
 
 @attrs.frozen(slots=True)
@@ -260,6 +381,35 @@ def rate_limited_call(
 def usage_call(keys: BudgetKeys, day: str, *, default_interval: float) -> ScriptCall:
     """Read the budget and ``day``'s count (``default_interval`` until one is learned)."""
     return ScriptCall(USAGE, (keys.window, keys.conf, keys.daily(day)), (as_seconds(default_interval),))
+
+
+def daily_claim_call(
+    keys: BudgetKeys,
+    *,
+    share: float,
+    member: str,
+    claim_ttl: float,
+    adopt: DailyUsage | None = None,
+) -> ScriptCall:
+    """Claim one request as ``member`` if it keeps the day within ``share``; adopt ``adopt`` first."""
+    figures: tuple[str, ...] = ("", "", "", "")
+    if adopt is not None:
+        figures = (
+            str(adopt.limit),
+            str(adopt.used),
+            "" if adopt.resets_at is None else as_seconds(adopt.resets_at),
+            "" if adopt.collected_at is None else as_seconds(adopt.collected_at),
+        )
+    args: tuple[str | int, ...] = (repr(float(share)), member, as_seconds(claim_ttl), DAILY_TTL, *figures)
+    return ScriptCall(DAILY_CLAIM, (keys.day, keys.day_claims), args)
+
+
+def daily_settle_call(
+    keys: BudgetKeys, *, member: str, daily: int | None, daily_remaining: int | None, claim_ttl: float
+) -> ScriptCall:
+    """Settle the claim ``member``: its answer's daily headers (None when absent)."""
+    args = (member, as_optional(daily), as_optional(daily_remaining), as_seconds(claim_ttl), DAILY_TTL, NEW_DAY_DROP)
+    return ScriptCall(DAILY_SETTLE, (keys.day, keys.day_claims), args)
 
 
 class ScriptCache:

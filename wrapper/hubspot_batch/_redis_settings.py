@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import attrs
 
 from ._errors import ConfigurationError
@@ -25,6 +27,7 @@ class RedisSettings:
     timeout: float
     retry_interval: float
     prefix: str
+    daily_claim_ttl: float = 120.0
 
     @property
     def start_limit(self) -> int:
@@ -44,6 +47,7 @@ def check_settings(
     timeout: float,
     retry_interval: float,
     prefix: str,
+    daily_claim_ttl: float = 120.0,
 ) -> RedisSettings:
     """The settings, or a :class:`~hubspot_batch.ConfigurationError` naming the first bad one."""
     if isinstance(limit, str):
@@ -60,6 +64,9 @@ def check_settings(
         raise ConfigurationError("fallback_fraction must be in (0, 1]")
     if not interval > 0 or margin < 0 or not timeout > 0 or retry_interval < 0:
         raise ConfigurationError("interval and timeout must be positive, margin and retry_interval not negative")
+    ttl = daily_claim_ttl
+    if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not 0 < ttl < math.inf:
+        raise ConfigurationError("daily_claim_ttl must be a positive number of seconds")
     if not isinstance(key, str) or not key:
         raise ConfigurationError("key must be a non-empty string (the HubSpot app / account id)")
     return RedisSettings(
@@ -73,4 +80,5 @@ def check_settings(
         timeout=float(timeout),
         retry_interval=float(retry_interval),
         prefix=prefix,
+        daily_claim_ttl=float(daily_claim_ttl),
     )
