@@ -175,8 +175,7 @@ def test_a_worker_killed_mid_run_loses_nothing_and_creates_no_event_twice(
     killed_log = fleet.log_path(0)
     fleet.kill(0)
     killed_at = time.monotonic()
-    time.sleep(1.0)
-    fleet.start(0)
+    fleet.start(0)  # a new process: the killed one's shard comes back only through the visibility timeout
     summaries = {portal: job.wait(timeout=300) for portal, job in jobs.items()}
     for portal in PORTALS:
         counts = summaries[portal].counts
@@ -222,7 +221,10 @@ def test_a_revoked_token_stops_its_portal_and_the_others_finish(
     assert counts["succeeded"] == applied  # what the summary calls succeeded is what HubSpot applied
     failures = list(jobs["portal-b"].failures())
     assert len(failures) == counts["not_sent"] + counts["failed"]
-    assert {f["error"]["category"] for f in failures} <= {"STOPPED", "INVALID_AUTHENTICATION", "AUTHENTICATION"} | {
-        f["error"]["category"] for f in failures if f["error"].get("statusCode") == 401
-    }
+    # each row HubSpot did not take was either refused with the 401 or not sent because the portal had stopped
+    assert all(
+        (f["status"] == "failed" and f["error"].get("statusCode") == 401)
+        or (f["status"] == "not_sent" and f["error"]["category"] == "STOPPED")
+        for f in failures
+    ), {(f["status"], f["error"]["category"], f["error"].get("statusCode")) for f in failures}
     _assert_no_secret_anywhere(redis_server, fleet)

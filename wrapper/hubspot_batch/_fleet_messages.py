@@ -42,6 +42,7 @@ __all__ = [
     "check_options",
     "endpoint_name",
     "failed_shard_report",
+    "lost_shard_report",
     "portal_stop",
     "shard_message",
     "shard_report",
@@ -177,13 +178,16 @@ def shard_report(message: Mapping[str, Any], result: BatchResult) -> dict[str, A
     return report
 
 
-def _every_row(message: Mapping[str, Any], status: OutcomeStatus, category: str, text: str) -> dict[str, Any]:
-    report = _base(message)
-    start = int(message["start"])
-    report["counts"][status.value] = len(message["rows"])
+def _every_row(
+    report: dict[str, Any], start: int, rows: Sequence[Any] | int, status: OutcomeStatus, category: str, text: str
+) -> dict[str, Any]:
+    """``report`` with one outcome of ``status`` per row (with its input when the rows are known, else by count)."""
+    inputs: Sequence[Any] = rows if not isinstance(rows, int) else [None] * rows
+    report["counts"][status.value] = len(inputs)
+    error = {"category": category, "message": text}
     report["outcomes"] = [
-        {"index": start + i, "status": status.value, "error": {"category": category, "message": text}, "input": row}
-        for i, row in enumerate(message["rows"])
+        {"index": start + i, "status": status.value, "error": error} | ({"input": row} if row is not None else {})
+        for i, row in enumerate(inputs)
     ]
     return report
 
@@ -191,16 +195,24 @@ def _every_row(message: Mapping[str, Any], status: OutcomeStatus, category: str,
 def stopped_shard_report(message: Mapping[str, Any], stop: Mapping[str, Any]) -> dict[str, Any]:
     """The report of a shard not run because its portal stopped earlier in the job (every row not sent)."""
     reason = str(stop.get("reason", "the portal stopped"))
-    report = _every_row(message, OutcomeStatus.NOT_SENT, "STOPPED", f"not sent: the portal stopped: {reason}")
+    text = f"not sent: the portal stopped: {reason}"
+    report = _every_row(_base(message), message["start"], message["rows"], OutcomeStatus.NOT_SENT, "STOPPED", text)
     report.update(stopped_by=reason, error_type=stop.get("error_type"))
     return report
 
 
 def failed_shard_report(message: Mapping[str, Any], error_type: str, text: str) -> dict[str, Any]:
     """The report of a shard that could not run at all (unknown portal, a message of another layout...)."""
-    report = _every_row(message, OutcomeStatus.FAILED, "SHARD_FAILED", text)
+    report = _every_row(_base(message), message["start"], message["rows"], OutcomeStatus.FAILED, "SHARD_FAILED", text)
     report.update(stopped_by=text, error_type=error_type)
     return report
+
+
+def lost_shard_report(portal: str, start: int, rows: int, error: str) -> dict[str, Any]:
+    """The report the submitter makes for a shard whose task failed (it has no rows: each is counted failed)."""
+    text = f"the shard's task failed: {error}"
+    report = {"portal": portal, "counts": dict.fromkeys(_COUNTED, 0), "stopped_by": text, "error_type": "ShardFailed"}
+    return _every_row(report, start, rows, OutcomeStatus.FAILED, "SHARD_FAILED", text)
 
 
 def portal_stop(result: BatchResult) -> dict[str, Any] | None:

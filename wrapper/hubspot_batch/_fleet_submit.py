@@ -25,9 +25,9 @@ from typing import IO, Any
 
 import attrs
 
-from ._endpoints import endpoint, resolve_api_version
+from ._endpoints import EndpointName, endpoint, resolve_api_version
 from ._errors import ConfigurationError, InputIssue, InputValidationError
-from ._fleet_messages import ResultsWanted, check_options, endpoint_name, shard_message
+from ._fleet_messages import ResultsWanted, check_options, endpoint_name, lost_shard_report, shard_message
 from ._fleet_summary import FleetSummary
 from ._ids import with_id_from
 from ._prepare import check_all
@@ -58,10 +58,10 @@ def _plain(row: Any) -> Any:
 
 
 def _spool(
-    rows: Iterable[Any], name: str, version: str, options: Mapping[str, Any], shard_size: int, job: str
+    rows: Iterable[Any], name: EndpointName, version: str, options: Mapping[str, Any], shard_size: int, job: str
 ) -> tuple[IO[bytes], int, list[InputIssue]]:
     """Every row checked and written to a spool file, one JSON line each; the count and the problems found."""
-    ep = endpoint(name, version)  # type: ignore[arg-type]
+    ep = endpoint(name, version)
     if "id_from" in options:
         ep = with_id_from(ep, options["id_from"])
     fill_ids = name == "timeline_events" and "id_from" not in options
@@ -139,20 +139,6 @@ def submit_job(
     return FleetJob(app, job_id, tuple(shards))
 
 
-def _lost_shard_report(shard: Shard, error: str) -> dict[str, Any]:
-    message = f"the shard's task failed: {error}"
-    return {
-        "portal": shard.portal,
-        "counts": {OutcomeStatus.FAILED.value: shard.rows},
-        "stopped_by": message,
-        "error_type": "ShardFailed",
-        "outcomes": [
-            {"index": shard.start + i, "status": "failed", "error": {"category": "SHARD_FAILED", "message": message}}
-            for i in range(shard.rows)
-        ],
-    }
-
-
 class FleetJob:
     """Shards published to a Celery fleet; read their reports with :meth:`wait`, :meth:`outcomes`, :meth:`failures`.
 
@@ -186,21 +172,21 @@ class FleetJob:
         value = result.get(timeout=timeout, propagate=False, interval=0.2)
         if result.successful() and isinstance(value, dict):
             return value
-        return _lost_shard_report(shard, f"{type(value).__name__}: {value}" if value is not None else "no result")
+        error = f"{type(value).__name__}: {value}" if value is not None else "no result"
+        return lost_shard_report(shard.portal, shard.start, shard.rows, error)
 
     def _reports(self, timeout: float | None) -> Iterator[dict[str, Any]]:
+        from celery.exceptions import TimeoutError as CeleryTimeout
+
         deadline = None if timeout is None else time.monotonic() + timeout
         for shard in self.shards:
             left = None if deadline is None else max(0.001, deadline - time.monotonic())
             try:
-                yield self._report(shard, left)
-            except Exception as exc:
-                if type(exc).__name__ == "TimeoutError":  # celery.exceptions.TimeoutError
-                    pending = sum(1 for s in self.shards if not self._result(s).ready())
-                    raise TimeoutError(
-                        f"fleet job {self.id}: {pending} shard(s) not finished after {timeout}s"
-                    ) from None
-                raise
+                report = self._report(shard, left)
+            except CeleryTimeout:
+                pending = sum(1 for s in self.shards if not self._result(s).ready())
+                raise TimeoutError(f"fleet job {self.id}: {pending} shard(s) not finished after {timeout}s") from None
+            yield report
 
     def _empty(self) -> FleetSummary:
         summary = FleetSummary()
