@@ -156,6 +156,58 @@ async def test_confirm_moves_a_booking_to_when_it_left(redis_server: RedisServer
         await lim.aclose()
 
 
+async def test_a_late_send_waits_at_departure_for_the_send_booked_after_it(
+    redis_server: RedisServer, unique_key: str
+) -> None:
+    # One send per second. `late` was booked first, `on_time` a second after it;
+    # `late`'s worker was busy and departs after `on_time` left: sending then
+    # would put two sends in one second, so it waits until `on_time` leaves the window.
+    lim = RedisLimiter(redis_server.url, key=unique_key, limit=1, interval=1.0, margin=0.0)
+    try:
+        late = await lim.reserve()
+        on_time = await lim.reserve()
+        assert on_time.delay == pytest.approx(1.0, abs=0.05)
+        await asyncio.sleep(on_time.delay)
+        gone = await lim.depart(on_time)
+        assert gone.delay == 0.0 and gone.slot == pytest.approx(on_time.slot, abs=0.05)
+        await asyncio.sleep(0.2)
+        held = await lim.depart(late)
+        assert held.delay == pytest.approx(0.8, abs=0.1)
+        assert held.slot == pytest.approx(gone.slot + 1.0, abs=0.01)
+        await asyncio.sleep(held.delay)
+        assert (await lim.depart(held)).delay == 0.0
+        # the next booking comes after the late send's new place
+        assert (await lim.reserve()).slot == pytest.approx(held.slot + 1.0, abs=0.05)
+    finally:
+        await lim.aclose()
+
+
+async def test_departure_keeps_the_shared_window_when_workers_are_late(
+    redis_server: RedisServer, unique_key: str
+) -> None:
+    # Three workers book 30 sends at 10 per second; every send departs up to
+    # 0.3 s after its slot (busy workers). The departure times, where the sends
+    # really leave, never put more than 10 in any second.
+    limiters = [RedisLimiter(redis_server.url, key=unique_key, limit=10, interval=1.0, margin=0.0) for _ in range(3)]
+    lateness = [0.0, 0.3, 0.1, 0.25, 0.05]
+
+    async def send(lim: RedisLimiter, n: int) -> float:
+        booked = await lim.reserve()
+        await asyncio.sleep(booked.delay + lateness[n % len(lateness)])
+        while True:
+            booked = await lim.depart(booked)
+            if booked.delay <= 0:
+                return booked.slot
+            await asyncio.sleep(booked.delay)
+
+    try:
+        departures = await asyncio.gather(*(send(lim, n) for n in range(10) for lim in limiters))
+        assert_windows_within(list(departures), limit=10, interval=1.0)
+    finally:
+        for lim in limiters:
+            await lim.aclose()
+
+
 async def test_an_async_client_can_be_given(redis_server: RedisServer, unique_key: str) -> None:
     client = redis.asyncio.Redis.from_url(redis_server.url)
     lim = RedisLimiter(client, key=unique_key)

@@ -173,3 +173,28 @@ def test_the_widened_margin_spaces_the_next_sends() -> None:
 def test_a_negative_margin_is_refused() -> None:
     with pytest.raises(ValueError):
         RollingWindow(10, margin=-0.1)
+
+
+def test_a_late_send_waits_at_departure_for_the_send_booked_after_it() -> None:
+    w = RollingWindow(limit=1, interval=1.0, margin=0.0)
+    late, on_time = w.reserve(0.0), w.reserve(0.0)
+    assert (late, on_time) == (0.0, 1.0)
+    assert w.depart(on_time, 1.0) == 1.0  # on time: leaves at once
+    assert w.depart(late, 1.2) == 2.0  # leaving now would put two sends in (0.2, 1.2]
+    assert w.depart(2.0, 2.0) == 2.0
+    assert w.reserve(2.0) == 3.0
+
+
+def test_a_late_send_that_still_fits_leaves_now_and_moves_there() -> None:
+    w = RollingWindow(limit=2, interval=1.0, margin=0.0)
+    first = w.reserve(0.0)
+    assert w.depart(first, 0.4) == 0.4
+    assert w.used(0.4) == 1 and w.used(1.3) == 1  # booked at 0.4, not at 0.0
+    assert w.depart(0.5, 0.2) == 0.5  # before its slot: wait for the slot
+
+
+def test_departure_honours_a_pause() -> None:
+    w = RollingWindow(limit=5, interval=1.0, margin=0.0)
+    booked = w.reserve(0.0)
+    w.on_rate_limited(0.1, retry_after=2.0)
+    assert w.depart(booked, 0.2) == pytest.approx(2.1)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Hashable
 
+import hubspot_batch._producer as producer_module
+import pytest
 from hubspot_batch._chunks import Item
 from hubspot_batch._endpoints import endpoint
 from hubspot_batch._job_state import JobState
 from hubspot_batch._producer import Producer
-from hubspot_batch._reorder import End, Message
+from hubspot_batch._reorder import End, Message, Reorderer
 from hubspot_batch._results import Outcome, OutcomeStatus
 
 COMMS = endpoint("communications")
@@ -115,3 +117,82 @@ async def test_a_bug_in_sending_fails_the_chunk_instead_of_losing_it() -> None:
     (failed, _end) = messages
     assert [o.status for o in failed] == [OutcomeStatus.FAILED] * 2
     assert failed[0].error is not None and failed[0].error.category == "INTERNAL_ERROR"
+
+
+def _mixed(blocks: int, unchanged_per_block: int) -> list[list[Item | Outcome]]:
+    """Blocks of one row to send followed by rows decided without a request (a re-run with most rows unchanged)."""
+    out: list[list[Item | Outcome]] = []
+    index = 0
+    for _ in range(blocks):
+        block: list[Item | Outcome] = [Item(index, {"id": str(index)}, index, b"{}")]
+        index += 1
+        for _ in range(unchanged_per_block):
+            block.append(Outcome(index, OutcomeStatus.UNCHANGED, {"id": str(index)}))
+            index += 1
+        out.append(block)
+    return out
+
+
+async def _consume_in_order(producer: Producer, source: AsyncIterator[list[Item | Outcome]]) -> list[int]:
+    """Consume as the engine does: outcomes handed on in input order (a :class:`Reorderer`)."""
+    return await _consume_in_order_started(producer, asyncio.create_task(producer.run(source)))
+
+
+async def test_unchanged_rows_between_chunks_do_not_hold_the_chunks_back() -> None:
+    # 99 unchanged rows after every row to send: the unchanged outcomes wait in
+    # the reorder buffer behind the chunk before them, and must not keep the
+    # next chunks from going out side by side.
+    blocks = _mixed(blocks=40, unchanged_per_block=99)
+    sender = Sender(slow=set(range(4000)))
+    producer = Producer(batch_size=2, max_in_flight=4, send=sender, state=JobState(COMMS))
+    order = await _consume_in_order(producer, _source(*blocks))
+    assert order == list(range(4000))
+    assert sender.most == 4
+
+
+async def test_decided_rows_wait_for_a_consumer_that_does_not_take_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(producer_module, "DECIDED_BUFFER", 300)
+    read: list[int] = []
+
+    async def decided() -> AsyncIterator[list[Item | Outcome]]:
+        for b in range(1000):  # 100,000 rows, all unchanged
+            read.append(b)
+            yield [Outcome(b * 100 + i, OutcomeStatus.UNCHANGED, {}) for i in range(100)]
+
+    producer = Producer(batch_size=10, max_in_flight=2, send=Sender(), state=JobState(COMMS))
+    task = asyncio.create_task(producer.run(decided()))
+    await asyncio.sleep(0.2)  # nobody takes the outcomes
+    assert producer.queue.qsize() * 100 <= 20 + 300 + 100  # the chunks' budget, the decided one, one block
+    assert len(read) < 10
+    order = await _consume_in_order_started(producer, task)
+    assert order == list(range(100_000))
+
+
+async def test_a_partial_chunk_goes_out_when_decided_rows_behind_it_fill_their_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Row 0 waits in a chunk of 10 that never fills; 1,000 unchanged rows follow.
+    # Their budget (300) is spent before the input ends: the partial chunk must
+    # go out at once, or the consumer would wait for row 0 forever.
+    monkeypatch.setattr(producer_module, "DECIDED_BUFFER", 300)
+    blocks = _mixed(blocks=1, unchanged_per_block=0) + [
+        [Outcome(1 + b * 100 + i, OutcomeStatus.UNCHANGED, {}) for i in range(100)] for b in range(10)
+    ]
+    blocks.append([Item(1001, {"id": "1001"}, 1001, b"{}")])
+    sender = Sender()
+    producer = Producer(batch_size=10, max_in_flight=2, send=sender, state=JobState(COMMS))
+    order = await asyncio.wait_for(_consume_in_order(producer, _source(*blocks)), timeout=5)
+    assert order == list(range(1002))
+    assert sender.events[0] == ("start", (0,))  # sent alone, before the input ended
+
+
+async def _consume_in_order_started(producer: Producer, task: asyncio.Task[None]) -> list[int]:
+    reorder = Reorderer()
+    order: list[int] = []
+    while not reorder.complete:
+        run = reorder.add(await producer.queue.get())
+        if run:
+            order += [o.index for o in run]
+            await producer.release(len(run))
+    await task
+    return order

@@ -24,7 +24,7 @@ from ._daily import DAILY_POLL_INTERVAL, Claim, DailyBudget, next_utc_midnight
 from ._endpoints import Endpoint
 from ._errors import DailyLimitError, HubSpotBatchError
 from ._job_state import JobState, Stop
-from ._limiter import RateLimitHeaders, Reservation
+from ._limiter import RateLimitHeaders, Reservation, depart
 from ._retry import Decision, Verdict, classify
 from ._runtime import Runtime
 from ._versions import lifecycle
@@ -75,6 +75,7 @@ class Exchange:
                     return None
                 if reservation.delay > 0:
                     await asyncio.sleep(reservation.delay)
+                reservation = await depart(runtime.limiter, reservation)
             ready = loop.time()
             # a request the daily budget made room for still fits it when the job stopped for that budget
             if state.stop is not None and not (claim is not None and state.stop.category == "DAILY_BUDGET"):

@@ -29,7 +29,16 @@ from typing import Literal, Protocol
 
 import attrs
 
-__all__ = ["TIERS", "LimiterBackend", "LocalLimiter", "RateLimitHeaders", "RateTier", "Reservation", "RollingWindow"]
+__all__ = [
+    "TIERS",
+    "LimiterBackend",
+    "LocalLimiter",
+    "RateLimitHeaders",
+    "RateTier",
+    "Reservation",
+    "RollingWindow",
+    "depart",
+]
 
 RateTier = Literal["free", "starter", "professional", "enterprise", "api-limit-increase", "oauth-app"]
 """Names of HubSpot's rate-limit tiers (requests per 10 s per app)."""
@@ -96,11 +105,20 @@ class LimiterBackend(Protocol):
     """Where the rate budget lives. The engine awaits these and does any waiting itself.
 
     The in-process default is :class:`LocalLimiter`; a shared backend (one
-    budget for many processes) implements the same four calls.
+    budget for many processes) implements the same calls (``depart`` may be
+    left out: the send then leaves at its booked slot).
     """
 
     async def reserve(self) -> Reservation:
         """Book the next send and say how long to wait before it."""
+
+    async def depart(self, reservation: Reservation) -> Reservation:
+        """The booked send is about to leave: the reservation to send under, or a later one to wait for.
+
+        ``delay`` 0: send now (``slot`` is now on the backend's clock);
+        otherwise wait ``delay`` seconds and depart again. Optional: a
+        backend without it sends as booked (see :func:`depart`).
+        """
 
     async def confirm(self, reservation: Reservation, late: float) -> None:
         """The send really started ``late`` seconds after its slot (connecting took time)."""
@@ -110,6 +128,25 @@ class LimiterBackend(Protocol):
 
     async def on_rate_limited(self, retry_after: float | None) -> None:
         """A 429 for the rolling window was met: every sender should pause."""
+
+
+DEPART_TOLERANCE = 0.001
+"""Seconds a send may leave before its slot: event-loop timers fire up to a clock tick early."""
+
+
+async def depart(backend: LimiterBackend, reservation: Reservation) -> Reservation:
+    """Wait until ``backend`` lets the booked send leave; the reservation it leaves under.
+
+    A backend written before ``depart`` existed lets it leave as booked.
+    """
+    step = getattr(backend, "depart", None)
+    if step is None:
+        return attrs.evolve(reservation, delay=0.0)
+    while True:
+        reservation = await step(reservation)
+        if reservation.delay <= DEPART_TOLERANCE:  # a clock's tick early is on time (timers fire to the tick)
+            return reservation
+        await asyncio.sleep(reservation.delay)
 
 
 @attrs.define
@@ -242,6 +279,30 @@ class RollingWindow:
         excess = (self._current_margin - self.margin) / 2
         self._current_margin = self.margin + excess if excess >= 0.001 else self.margin
 
+    def depart(self, booked: float, now: float) -> float:
+        """The send booked at ``booked`` is about to leave at ``now``: when it may leave.
+
+        Not before its slot. Later than its slot, it is moved to ``now`` if
+        the window ending now (widened by the margin) still admits it with
+        every send booked until now; otherwise to when that window frees.
+        Sends booked after it were placed as if it had left on time, so a
+        late send is the one that waits.
+        """
+        if now <= booked:
+            return booked
+        at = now if now >= self._paused_until else self._paused_until
+        sends = self._sends
+        position = bisect.bisect_left(sends, booked)
+        if position < len(sends) and sends[position] == booked:
+            del sends[position]
+        if at == now:
+            lo = bisect.bisect_right(sends, now - self.interval - self._current_margin)
+            hi = bisect.bisect_right(sends, now)
+            if hi - lo >= self.limit:  # self not counted: the window holds a full budget already
+                at = max(now, sends[hi - self.limit] + self.interval + self._current_margin)
+        bisect.insort(sends, at)
+        return at
+
     def confirm(self, booked: float, actual: float) -> None:
         """Move a booked send to when its first byte was really written (connecting takes time)."""
         if actual <= booked:
@@ -279,6 +340,12 @@ class LocalLimiter:
         """Book the earliest send the window allows."""
         now = self._now()
         slot = self.window.reserve(now)
+        return Reservation(delay=max(slot - now, 0.0), slot=slot)
+
+    async def depart(self, reservation: Reservation) -> Reservation:
+        """The booked send leaves now if the window ending now admits it; else wait for the returned slot."""
+        now = self._now()
+        slot = self.window.depart(reservation.slot, now)
         return Reservation(delay=max(slot - now, 0.0), slot=slot)
 
     async def confirm(self, reservation: Reservation, late: float) -> None:

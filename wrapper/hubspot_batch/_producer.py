@@ -3,7 +3,15 @@
 A :class:`Producer` reads prepared blocks, batches items with a
 :class:`Chunker`, and starts one task per chunk while at most
 ``max_in_flight`` chunks are under way and at most ``max_in_flight *
-batch_size`` outcomes wait to be taken by the consumer. A chunk holding a
+batch_size`` plus :data:`DECIDED_BUFFER` outcomes wait to be taken by the
+consumer; the second part is room for outcomes decided without a request
+(unchanged or invalid rows). Decided outcomes wait in the consumer's reorder buffer behind
+the chunks read before them, so they have a budget of their own: without it,
+a re-run where most rows are unchanged would hold one chunk in flight at a
+time. When that budget is spent the partial chunk is sent at once (so that
+what holds the decided outcomes back can finish) and reading pauses. The
+producer yields to the event loop after every block, so the consumer and the
+chunks under way go on while a synchronous source is read. A chunk holding a
 key that an earlier chunk still under way also holds waits for it (last
 write wins). Every outcome goes to :attr:`Producer.queue`, then the
 :class:`End` marker. If the source raises, the rows held back are reported
@@ -24,9 +32,12 @@ from ._job_state import JobState, not_sent
 from ._reorder import End, Message
 from ._results import Outcome, OutcomeError, OutcomeStatus
 
-__all__ = ["Producer", "SendFn"]
+__all__ = ["DECIDED_BUFFER", "Producer", "SendFn"]
 
 logger = logging.getLogger("hubspot_batch")
+
+DECIDED_BUFFER = 50_000
+"""Outcomes decided without a request that may wait for the consumer beyond the chunks' own budget."""
 
 SendFn = Callable[[list[Item]], Awaitable[list[Outcome]]]
 """Send one chunk's items: one outcome per item (see :meth:`._attempts.Attempts.send`)."""
@@ -68,11 +79,12 @@ class Producer:
         tasks: set[asyncio.Task[None]] = set()
         read = 0
         max_buffered = max_in_flight * self.batch_size
+        max_waiting = max_buffered + max(max_buffered, DECIDED_BUFFER)
 
         async def launch(chunk: Chunk) -> None:
             async with condition:
                 await condition.wait_for(
-                    lambda: self._in_flight < max_in_flight and (self._buffered < max_buffered or self._in_flight == 0)
+                    lambda: self._in_flight < max_in_flight and (self._buffered < max_waiting or self._in_flight == 0)
                 )
                 self._in_flight += 1
                 self._buffered += len(chunk.items)
@@ -97,11 +109,17 @@ class Producer:
                         for chunk in chunker.add(entry):
                             await launch(chunk)
                     if decided:
+                        if self._buffered >= max_waiting:
+                            for chunk in chunker.flush():  # what holds the decided outcomes back goes now
+                                await launch(chunk)
+                            async with condition:
+                                await condition.wait_for(lambda: self._buffered < max_waiting)
                         async with condition:
                             self._buffered += len(decided)
                         if state.progress is not None:
                             state.count(decided)
                         await queue.put(decided)
+                    await asyncio.sleep(0)  # let the consumer and the chunks under way run
                 for chunk in chunker.flush():
                     await launch(chunk)
             except asyncio.CancelledError:

@@ -13,6 +13,10 @@ in-process :class:`~hubspot_batch.RollingWindow`:
   limit (never before the newest booking), counts the day's requests and
   returns how long to wait. The server's ``TIME`` is the one clock for every
   worker (monotonic clocks differ between processes and machines);
+- a send is checked again when it leaves (``depart``, one more script): a
+  worker busy past its slot finds the sends booked after its own already
+  gone and waits until the window ending then has room, rather than add one
+  too many to it;
 - a booking moves to when its request really left (``confirm``) and, once
   answered, to when the answer came (HubSpot counted the request at the latest
   then): connection set-up and queueing in front of the server differ between
@@ -95,6 +99,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from ._daily import DailyUsage
 from ._limiter import RateLimitHeaders, RateTier, Reservation
 from ._redis_answers import (
@@ -116,6 +122,7 @@ from ._redis_scripts import (
     as_seconds,
     daily_claim_call,
     daily_settle_call,
+    depart_call,
     observe_call,
     rate_limited_call,
     reserve_call,
@@ -263,6 +270,42 @@ class RedisLimiter:
                 self._fallback.remember(_loop_time(), booked.slot - booked.now)
                 return RedisReservation(delay=booked.delay, slot=booked.slot, member=member)
         return await self._fallback.window().reserve()
+
+    async def depart(self, reservation: Reservation) -> Reservation:
+        """The booked send is about to leave: book it now if the shared window ending now admits it.
+
+        A send booked for a slot may leave later than the slot (its worker
+        was busy), and sends booked after it were placed as if it had left on
+        time: checking the window at departure keeps every window within the
+        limit whoever is late. The answer's ``delay`` is 0 to send now, or how
+        long to wait before departing again. Never raises: with Redis away the
+        send leaves as booked.
+        """
+        as_booked = attrs.evolve(reservation, delay=0.0)
+        if not isinstance(reservation, RedisReservation):
+            if self._fallback.local is not None:
+                return await self._fallback.local.depart(reservation)
+            return as_booked
+        if self._fallback.down:
+            return as_booked
+        call = depart_call(
+            self._keys,
+            limit=self.limit,
+            interval=self.interval,
+            cap=self.cap,
+            margin=self.margin,
+            member=reservation.member,
+            slot=reservation.slot,
+        )
+        answer: list[Any] = []
+
+        async def run() -> None:
+            answer.extend(await self._connection.run_script(call))
+
+        if not await self._quietly("depart", run):
+            return as_booked
+        slot, now = float(answer[0]), float(answer[1])
+        return RedisReservation(delay=max(slot - now, 0.0), slot=slot, member=reservation.member)
 
     async def confirm(self, reservation: Reservation, late: float) -> None:
         """Move the booking to when the request really left (``late`` seconds after its slot)."""

@@ -31,6 +31,7 @@ __all__ = [
     "DAILY_CLAIM",
     "DAILY_SETTLE",
     "DAILY_TTL",
+    "DEPART",
     "OBSERVE",
     "RATE_LIMITED",
     "RESERVE",
@@ -42,6 +43,7 @@ __all__ = [
     "as_seconds",
     "daily_claim_call",
     "daily_settle_call",
+    "depart_call",
     "observe_call",
     "rate_limited_call",
     "reserve_call",
@@ -109,6 +111,35 @@ local daily = redis.call('INCR', KEYS[3])
 if daily == 1 then redis.call('EXPIRE', KEYS[3], tonumber(ARGV[6])) end
 redis.call('EXPIRE', KEYS[2], tonumber(ARGV[7]))
 return {slot, fmt(now), tostring(limit), fmt(interval), daily}
+"""
+)
+
+# KEYS: window, conf. ARGV: default limit, default interval, cap, margin, member, the booked slot.
+# At send time: the booking moves to now (the send leaves now, not at its slot)
+# if the window ending now still admits it with every send already gone;
+# otherwise it moves to when the window frees and the caller waits until then.
+_DEPART_LUA = (
+    _PRELUDE
+    + """
+local limit, interval, paused = settings(KEYS[2], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))
+local margin = tonumber(ARGV[4])
+local slot = tonumber(ARGV[6])
+local at = now
+if paused and paused > at then at = paused end
+if slot > at then at = slot end
+if at > now then
+  redis.call('ZADD', KEYS[1], fmt(at), ARGV[5])
+  return {fmt(at), fmt(now)}
+end
+redis.call('ZADD', KEYS[1], fmt(now), ARGV[5])
+local lo = '(' .. fmt(now - interval - margin)
+local n = redis.call('ZCOUNT', KEYS[1], lo, fmt(now))
+if n <= limit then return {fmt(now), fmt(now)} end
+local leaving = redis.call('ZRANGEBYSCORE', KEYS[1], lo, fmt(now), 'WITHSCORES', 'LIMIT', n - limit - 1, 1)
+local free = tonumber(leaving[2]) + interval + margin
+if free <= now then free = now end
+redis.call('ZADD', KEYS[1], fmt(free), ARGV[5])
+return {fmt(free), fmt(now)}
 """
 )
 
@@ -294,6 +325,9 @@ class Script:
 RESERVE = Script("reserve", _RESERVE_LUA)
 """Drop old bookings, book the earliest slot allowed, count the day: ``[slot, now, limit, interval, daily]``."""
 
+DEPART = Script("depart", _DEPART_LUA)
+"""At send time: move the booking to now if the window ending now admits it, else to when it frees: ``[slot, now]``."""
+
 OBSERVE = Script("observe", _OBSERVE_LUA)
 """Store what an answer's headers teach, move the booking to the answer's time, book foreign usage."""
 
@@ -336,6 +370,14 @@ def reserve_call(
     """Book the next send as ``member`` (``limit`` and ``interval`` until others are learned; ``cap`` bounds them)."""
     args = (limit, as_seconds(interval), as_optional(cap), as_seconds(margin), member, DAILY_TTL, CONF_TTL)
     return ScriptCall(RESERVE, (keys.window, keys.conf, keys.daily(day)), args)
+
+
+def depart_call(
+    keys: BudgetKeys, *, limit: int, interval: float, cap: int | None, margin: float, member: str, slot: float
+) -> ScriptCall:
+    """The send booked as ``member`` at ``slot`` is about to leave: check the window ending now (see :data:`DEPART`)."""
+    args = (limit, as_seconds(interval), as_optional(cap), as_seconds(margin), member, as_seconds(slot))
+    return ScriptCall(DEPART, (keys.window, keys.conf), args)
 
 
 def observe_call(
