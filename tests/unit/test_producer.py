@@ -56,7 +56,7 @@ async def _drain(producer: Producer, source: AsyncIterator[list[Item | Outcome]]
         messages.append(message)
         if isinstance(message, End):
             break
-        await producer.release(len(message))
+        await producer.release(message)
     await task
     return messages
 
@@ -193,6 +193,6 @@ async def _consume_in_order_started(producer: Producer, task: asyncio.Task[None]
         run = reorder.add(await producer.queue.get())
         if run:
             order += [o.index for o in run]
-            await producer.release(len(run))
+            await producer.release(run)
     await task
     return order

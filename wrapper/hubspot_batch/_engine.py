@@ -89,7 +89,7 @@ class Job:
             while not reorder.complete:
                 run = reorder.add(await queue.get())
                 if run:
-                    await producer.release(len(run))
+                    await producer.release(run)
                     yield run
                 gap = reorder.gap()
                 if gap is not None and queue.empty():

@@ -3,9 +3,9 @@
 A :class:`Producer` reads prepared blocks, batches items with a
 :class:`Chunker`, and starts one task per chunk while at most
 ``max_in_flight`` chunks are under way and at most ``max_in_flight *
-batch_size`` plus :data:`DECIDED_BUFFER` outcomes wait to be taken by the
-consumer; the second part is room for outcomes decided without a request
-(unchanged or invalid rows). Decided outcomes wait in the consumer's reorder buffer behind
+batch_size`` outcomes of sent chunks wait to be taken by the consumer, and
+at most :data:`DECIDED_BUFFER` outcomes decided without a request (unchanged
+or invalid rows). Decided outcomes wait in the consumer's reorder buffer behind
 the chunks read before them, so they have a budget of their own: without it,
 a re-run where most rows are unchanged would hold one chunk in flight at a
 time. When that budget is spent the partial chunk is sent at once (so that
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from typing import Any
 
 import attrs
@@ -61,13 +61,19 @@ class Producer:
     _key_owner: dict[Any, asyncio.Event] = attrs.field(factory=dict, init=False)
     _in_flight: int = attrs.field(default=0, init=False)
     _buffered: int = attrs.field(default=0, init=False)
+    _decided: set[int] = attrs.field(factory=set, init=False)  # indexes of decided outcomes not yet handed on
 
-    async def release(self, count: int) -> None:
-        """The consumer handed ``count`` outcomes on: room for more chunks."""
+    async def release(self, outcomes: Sequence[Outcome]) -> None:
+        """The consumer handed these outcomes on: room for more chunks."""
         condition = self._condition
         async with condition:
-            self._buffered -= count
+            self._buffered -= len(outcomes)
+            if self._decided:
+                self._decided.difference_update([o.index for o in outcomes])
             condition.notify_all()
+
+    def _sent_waiting(self) -> int:
+        return self._buffered - len(self._decided)
 
     async def run(self, source: AsyncIterator[list[Item | Outcome]]) -> None:
         """Read ``source`` to its end (or error), launching and awaiting every chunk; then put :class:`End`."""
@@ -79,12 +85,16 @@ class Producer:
         tasks: set[asyncio.Task[None]] = set()
         read = 0
         max_buffered = max_in_flight * self.batch_size
-        max_waiting = max_buffered + max(max_buffered, DECIDED_BUFFER)
+        max_decided = max(max_buffered, DECIDED_BUFFER)
+        decided_waiting = self._decided
 
         async def launch(chunk: Chunk) -> None:
             async with condition:
                 await condition.wait_for(
-                    lambda: self._in_flight < max_in_flight and (self._buffered < max_waiting or self._in_flight == 0)
+                    lambda: (
+                        self._in_flight < max_in_flight
+                        and (self._sent_waiting() < max_buffered or self._in_flight == 0)
+                    )
                 )
                 self._in_flight += 1
                 self._buffered += len(chunk.items)
@@ -109,13 +119,14 @@ class Producer:
                         for chunk in chunker.add(entry):
                             await launch(chunk)
                     if decided:
-                        if self._buffered >= max_waiting:
+                        if len(decided_waiting) >= max_decided:
                             for chunk in chunker.flush():  # what holds the decided outcomes back goes now
                                 await launch(chunk)
                             async with condition:
-                                await condition.wait_for(lambda: self._buffered < max_waiting)
+                                await condition.wait_for(lambda: len(decided_waiting) < max_decided)
                         async with condition:
                             self._buffered += len(decided)
+                            decided_waiting.update([o.index for o in decided])
                         if state.progress is not None:
                             state.count(decided)
                         await queue.put(decided)
