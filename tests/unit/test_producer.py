@@ -133,6 +133,18 @@ def _mixed(blocks: int, unchanged_per_block: int) -> list[list[Item | Outcome]]:
     return out
 
 
+async def _consume_in_order_started(producer: Producer, task: asyncio.Task[None]) -> list[int]:
+    reorder = Reorderer()
+    order: list[int] = []
+    while not reorder.complete:
+        run = reorder.add(await producer.queue.get())
+        if run:
+            order += [o.index for o in run]
+            await producer.release(run)
+    await task
+    return order
+
+
 async def _consume_in_order(producer: Producer, source: AsyncIterator[list[Item | Outcome]]) -> list[int]:
     """Consume as the engine does: outcomes handed on in input order (a :class:`Reorderer`)."""
     return await _consume_in_order_started(producer, asyncio.create_task(producer.run(source)))
@@ -161,7 +173,8 @@ async def test_decided_rows_wait_for_a_consumer_that_does_not_take_them(monkeypa
 
     producer = Producer(batch_size=10, max_in_flight=2, send=Sender(), state=JobState(COMMS))
     task = asyncio.create_task(producer.run(decided()))
-    await asyncio.sleep(0.2)  # nobody takes the outcomes
+    for _ in range(1000):  # nobody takes the outcomes: give the producer every chance to read on
+        await asyncio.sleep(0)
     assert producer.queue.qsize() * 100 <= 20 + 300 + 100  # the chunks' budget, the decided one, one block
     assert len(read) < 10
     order = await _consume_in_order_started(producer, task)
@@ -184,15 +197,3 @@ async def test_a_partial_chunk_goes_out_when_decided_rows_behind_it_fill_their_b
     order = await asyncio.wait_for(_consume_in_order(producer, _source(*blocks)), timeout=5)
     assert order == list(range(1002))
     assert sender.events[0] == ("start", (0,))  # sent alone, before the input ended
-
-
-async def _consume_in_order_started(producer: Producer, task: asyncio.Task[None]) -> list[int]:
-    reorder = Reorderer()
-    order: list[int] = []
-    while not reorder.complete:
-        run = reorder.add(await producer.queue.get())
-        if run:
-            order += [o.index for o in run]
-            await producer.release(run)
-    await task
-    return order

@@ -37,7 +37,7 @@ __all__ = ["DECIDED_BUFFER", "Producer", "SendFn"]
 logger = logging.getLogger("hubspot_batch")
 
 DECIDED_BUFFER = 50_000
-"""Outcomes decided without a request that may wait for the consumer beyond the chunks' own budget."""
+"""Outcomes decided without a request (unchanged, invalid) that may wait for the consumer, apart from the chunks'."""
 
 SendFn = Callable[[list[Item]], Awaitable[list[Outcome]]]
 """Send one chunk's items: one outcome per item (see :meth:`._attempts.Attempts.send`)."""
@@ -86,7 +86,7 @@ class Producer:
         read = 0
         max_buffered = max_in_flight * self.batch_size
         max_decided = max(max_buffered, DECIDED_BUFFER)
-        decided_waiting = self._decided
+        decided_waiting = self._decided  # indexes: handed on ones leave it in release()
 
         async def launch(chunk: Chunk) -> None:
             async with condition:

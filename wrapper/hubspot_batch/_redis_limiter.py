@@ -145,6 +145,9 @@ __all__ = [
 
 logger = logging.getLogger("hubspot_batch")
 
+_FAILED = object()
+"""What :meth:`RedisLimiter._quietly` answers when Redis did not."""
+
 
 class RedisLimiter:
     """A :class:`~hubspot_batch.LimiterBackend` whose rolling window lives in Redis, shared by every worker.
@@ -297,12 +300,8 @@ class RedisLimiter:
             member=reservation.member,
             slot=reservation.slot,
         )
-        answer: list[Any] = []
-
-        async def run() -> None:
-            answer.extend(await self._connection.run_script(call))
-
-        if not await self._quietly("depart", run):
+        answer = await self._quietly("depart", lambda: self._connection.run_script(call))
+        if answer is _FAILED:
             return as_booked
         slot, now = float(answer[0]), float(answer[1])
         return RedisReservation(delay=max(slot - now, 0.0), slot=slot, member=reservation.member)
@@ -355,7 +354,7 @@ class RedisLimiter:
                 retry_after=retry_after,
                 fill_prefix=self._names.rate_limit_fill(),
             )
-            if await self._quietly("on_rate_limited", lambda: self._connection.run_script(call)):
+            if await self._quietly("on_rate_limited", lambda: self._connection.run_script(call)) is not _FAILED:
                 return
         await self._fallback.window().on_rate_limited(retry_after)
 
@@ -458,17 +457,16 @@ class RedisLimiter:
 
     # ------------------------------------------------------------------ internals
 
-    async def _quietly(self, what: str, operation: Callable[[], Awaitable[Any]]) -> bool:
-        """Await a Redis operation made after a request was sent: never raise; True if Redis answered."""
+    async def _quietly(self, what: str, operation: Callable[[], Awaitable[Any]]) -> Any:
+        """Await a Redis operation whose failure must not stop a request: its answer, or :data:`_FAILED`."""
         try:
-            await operation()
+            return await operation()
         except Exception as exc:
             if not is_unavailable(exc):
                 logger.exception("Redis rate limiter: %s failed", what)
-                return False
+                return _FAILED
             self._unavailable(exc, before_send=False)
-            return False
-        return True
+            return _FAILED
 
     def _available(self) -> None:
         if self._fallback.recovered():
