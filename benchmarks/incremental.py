@@ -20,6 +20,12 @@ fresh ``SandboxServer`` in this process. The runs, in this order:
 3. **no-op re-run**: the same rows (0% changed) at the ceiling: sandbox 190
    requests / 10 s, ``--latency`` per request (0.1 s), the client's default
    rate limit (learned from the headers). Expected: no request at all.
+3b. **unchanged path**: in a fresh process, the same N rows, already built,
+   through the engine's unchanged path alone (``sync_state.unchanged_path``:
+   ``UnchangedFilter.before`` on blocks of 100, i.e. the endpoint's key,
+   ``state_key``, ``payload_hash``, one lookup per block, the compare and the
+   ``unchanged`` outcome) against the state the first run wrote, in key
+   order: what the issue's "hash + lookup" costs, with nothing else in it.
 4. **re-run**: ``--changed`` of the rows (a deterministic, evenly spread
    share: exactly ``round(N * changed)`` rows) with ``statusState`` flipped to
    ``UNSUBSCRIBED``, at the same ceiling. Expected: only those rows are sent.
@@ -42,7 +48,9 @@ outcome counts are the client's (``BatchResult.counts`` of each part).
 CPU is ``time.process_time()`` of the child (every thread: the event loop,
 SQLite, hashing), from building the client to closing it, rows generated
 inside. "Net" subtracts the rows-only CPU. CPU per unchanged row is the
-no-op re-run's net CPU ÷ N; as a check, also the re-run's net CPU less its
+no-op re-run's net CPU ÷ N (reading the rows, the unchanged path, the
+job's queue and reordering, the result parts); the unchanged path alone is
+run 3b's CPU ÷ N; as a check, also the re-run's net CPU less its
 changed rows at the first run's net CPU per row, ÷ its unchanged rows. Peak
 memory is the child's ``VmHWM`` (its own address space, imports included).
 """
@@ -132,9 +140,26 @@ def child_write(spec: dict[str, Any]) -> dict[str, Any]:
     return {"cpu": cpu, "wall": wall, "rss_mb": vm_hwm_mb(), "rss_start_mb": rss_start, "counts": counts}
 
 
+def child_path(spec: dict[str, Any]) -> dict[str, Any]:
+    """The unchanged path alone over the state's keys, in key order (``sync_state.unchanged_path``)."""
+    import sqlite3
+
+    from hubspot_batch._sync_sqlite import SqliteState
+    from sync_state import unchanged_path
+
+    with sqlite3.connect(spec["state"]) as db:
+        meta = dict(db.execute("SELECT name, value FROM meta").fetchall())
+    with SqliteState(spec["state"], meta["namespace"], endpoint=meta["endpoint"]) as state:
+        figures = unchanged_path(state, spec["n"], "key")
+    parts = [figures["hash_us"], figures["lookup_us"]]
+    return {"cpu": figures["path_us"] * spec["n"] / 1e6, "wall": figures["wall_s"], "rss_mb": vm_hwm_mb(),
+            "counts": {"unchanged": figures["unchanged"]}, "parts_us": parts}  # fmt: skip
+
+
 def child(spec: dict[str, Any]) -> None:
     """The ``--child`` mode: one measurement, printed as ``RESULT <json>``."""
-    out = child_rows_only(spec) if spec["mode"] == "rows" else child_write(spec)
+    modes = {"rows": child_rows_only, "write": child_write, "path": child_path}
+    out = modes[spec["mode"]](spec)
     print("RESULT " + json.dumps(out), flush=True)
 
 
@@ -173,6 +198,7 @@ class Run:
     applied: int = 0
     answered_429: int = 0
     in_flight: int = 0
+    parts_us: tuple[float, ...] = ()
 
 
 class InFlight:
@@ -248,6 +274,15 @@ def measure_rows_only(setup: Setup) -> Run:
     return Run(setup.n, out["cpu"], 0.0, out["rss_mb"], out["counts"])
 
 
+def measure_path(setup: Setup, state: Path) -> Run:
+    """The unchanged path alone (run 3b), in a child of its own."""
+    print("  unchanged path alone (key order) ...", flush=True)
+    out = spawn({"mode": "path", "n": setup.n, "state": str(state)}, setup.timeout)
+    run = Run(setup.n, out["cpu"], out["wall"], out["rss_mb"], out["counts"])
+    run.parts_us = tuple(out["parts_us"])
+    return run
+
+
 def state_size(path: Path) -> int:
     """Bytes of the state: the SQLite file and what is left in its WAL."""
     wal = Path(f"{path}-wal")
@@ -278,6 +313,7 @@ class Report:
     rerun: Run
     rows_only: Run
     state_bytes: int
+    path: Run
 
     def net_us(self, run: Run, rows: int | None = None, less: float = 0.0) -> float:
         """CPU µs per row of ``run`` (over ``rows``, default all), less building the rows and ``less`` seconds."""
@@ -338,9 +374,14 @@ class Report:
         unchanged_us = self.net_us(noop)
         changed_share = s.changed * first_us / 1e6
         from_rerun = self.net_us(rerun, rows=s.n - s.changed, less=changed_share)
+        path_us = self.path.cpu / s.n * 1e6
+        hash_us, lookup_us = self.path.parts_us
         return [
-            ("2. CPU per unchanged row, net (no-op re-run)", f"{unchanged_us:.2f} us", f"<= {TARGET_CPU_US:.0f} us",
-             verdict(unchanged_us <= TARGET_CPU_US)),
+            ("2. CPU per unchanged row: the unchanged path (hash + lookup)", f"{path_us:.2f} us",
+             f"<= {TARGET_CPU_US:.0f} us", verdict(path_us <= TARGET_CPU_US and self.path.counts["unchanged"] == s.n)),
+            ("   apart: key + state_key + payload_hash / lookup", f"{hash_us:.2f} / {lookup_us:.2f} us", "", ""),
+            ("   CPU per unchanged row, whole no-op re-run, net", f"{unchanged_us:.2f} us",
+             f"path = {ratio(path_us, unchanged_us)}", ""),
             ("   same, gross (rows built in the generator)", f"{noop.cpu / s.n * 1e6:.2f} us", "", ""),
             ("   same, from the re-run (changed rows at first-run cost)", f"{from_rerun:.2f} us", "", ""),
             ("   building a row (generator alone)", f"{self.rows_only.cpu / s.n * 1e6:.2f} us", "", ""),
@@ -388,8 +429,9 @@ def run_all(setup: Setup, directory: Path) -> Report:
     first = measure(setup, f"first run, new state ({where})", 0.0, state=state, ceiling=setup.first_at_ceiling)
     size = state_size(state)
     noop = measure(setup, "no-op re-run, 0% changed (ceiling)", 0.0, state=state, ceiling=True)
+    path = measure_path(setup, state)
     rerun = measure(setup, f"re-run, {setup.share:.2%} changed (ceiling)", setup.share, state=state, ceiling=True)
-    return Report(setup, send, first, noop, rerun, rows_only, size)
+    return Report(setup, send, first, noop, rerun, rows_only, size, path)
 
 
 def main() -> None:

@@ -64,3 +64,20 @@ async def test_the_daily_budget_stops_before_the_share_is_passed(make_sandbox) -
     assert len(result.succeeded) + len(not_sent) == 50 and not_sent
     assert {o.error.category for o in not_sent if o.error} == {"DAILY_BUDGET"}
     assert result.stopped_by and "daily budget" in result.stopped_by
+
+
+async def test_a_rerun_of_events_with_ids_from_their_fields_sends_nothing(make_sandbox, tmp_path: Path) -> None:
+    sandbox = make_sandbox()
+    state = str(tmp_path / "events.state")
+    fields = ["objectId", "eventTemplateId"]
+    events = [{"eventTemplateId": "1001", "objectId": str(n), "tokens": {"plan": "pro"}} for n in range(25)]
+    async with AsyncHubSpotBatch(access_token="t", transport=sandbox, sync_state=state, batch_size=10) as hs:
+        first = await hs.timeline.create_events(events, id_from=fields)
+        before = sandbox.state.stats().requests
+        again = await hs.timeline.create_events(events, id_from=fields)
+        after = sandbox.state.stats().requests
+        plan = await hs.timeline.plan(events, id_from=fields)
+    assert first.counts["succeeded"] == 25
+    assert again.counts["unchanged"] == 25 and after == before
+    assert [o.input["id"] for o in again] == [o.input["id"] for o in first]  # the ids made again, the same
+    assert plan.unchanged == 25 and plan.requests == 0

@@ -38,6 +38,15 @@ def test_records_and_lookups_in_a_hash_per_namespace(redis_server: RedisServer, 
         client.close()
 
 
+def test_digests_answer_each_key_in_order(redis_server: RedisServer, unique_key: str) -> None:
+    with RedisState(redis_server.url, unique_key, endpoint="statuses") as state:
+        assert state.digests([]) == []
+        state.record([("a", _digest(1)), ("ü€", _digest(2))])
+        assert state.digests(["ü€", "missing", "a"]) == [_digest(2), None, _digest(1)]
+        keys = [f"k{i}" for i in range(LOOKUP_CHUNK + 3)] + ["a"]  # beyond one HMGET
+        assert state.digests(keys) == [None] * (LOOKUP_CHUNK + 3) + [_digest(1)]
+
+
 def test_many_keys_in_one_call(redis_server: RedisServer, unique_key: str) -> None:
     with RedisState(redis_server.url, unique_key, endpoint="statuses") as state:
         state.record((f"k{i}", _digest(i)) for i in range(0, 2 * RECORD_CHUNK + 500, 2))

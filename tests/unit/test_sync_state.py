@@ -10,7 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -108,13 +108,15 @@ STATUS = {
 }
 
 
-def test_the_digest_is_16_bytes_of_blake2b_over_the_canonical_json() -> None:
-    import hashlib
+def test_the_digest_is_16_bytes_of_xxh3_128_over_the_canonical_json() -> None:
+    import xxhash
 
     assert DIGEST_SIZE == 16
     digest = payload_hash(STATUS)
     assert isinstance(digest, bytes) and len(digest) == 16
-    assert digest == hashlib.blake2b(canonical_json(STATUS), digest_size=16).digest()
+    assert digest == xxhash.xxh3_128_digest(canonical_json(STATUS))
+    # a stored digest must keep its meaning across releases (else every state goes stale): pinned
+    assert digest.hex() == "7f4b3705ed6863b5d8ceeae514a52f11"
 
 
 def test_the_canonical_json_sorts_keys_at_every_depth_and_writes_integral_floats_as_ints() -> None:
@@ -286,6 +288,37 @@ def test_the_file_layout(tmp_path: Path) -> None:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     finally:
         db.close()
+
+
+def test_digests_answer_each_key_in_order_with_none_where_nothing_is_stored(tmp_path: Path) -> None:
+    odd = ['a"b', "back\\slash", "new\nline", "ü€", "[1, 2]", "", "tab\t\u0001"]
+    with _open(tmp_path / "s.state") as state:
+        assert state.digests([]) == []
+        state.record([(key, _digest(i)) for i, key in enumerate(odd)])
+        asked = ["missing", *reversed(odd), odd[0]]
+        expected = [None, *[_digest(i) for i in reversed(range(len(odd)))], _digest(0)]
+        assert state.digests(asked) == expected
+        assert [state.lookup(asked).get(key) for key in asked] == expected
+
+
+def test_digests_without_sqlites_json_functions_fall_back_to_lookup(tmp_path: Path) -> None:
+    with _open(tmp_path / "s.state") as state:
+        state.record([("a", _digest(1))])
+        state._json_each = False  # as on a SQLite built without JSON
+        assert state.digests(["b", "a"]) == [None, _digest(1)]
+        state._json_each = True
+        with pytest.raises(UnicodeEncodeError):  # a lone surrogate: no JSON array; lookup() refuses it as SQLite does
+            state.digests(["\ud800", "a"])
+
+
+def test_stored_digests_asks_lookup_of_a_state_without_digests() -> None:
+    from hubspot_batch._sync_state import stored_digests
+
+    class Plain:
+        def lookup(self, keys: Sequence[str]) -> dict[str, bytes]:
+            return {key: b"d" * 16 for key in keys if key.startswith("k")}
+
+    assert stored_digests(Plain(), ["k1", "x", "k2"]) == [b"d" * 16, None, b"d" * 16]  # type: ignore[arg-type]
 
 
 def test_lookups_beyond_one_chunk(tmp_path: Path) -> None:

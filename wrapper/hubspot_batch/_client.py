@@ -202,7 +202,7 @@ class _Core:
                 raise InputValidationError(issues)
         job.total = len(rows)
         outcomes: list[Outcome] = []
-        async with self._synced(job, prepared_source(job.endpoint, rows, job.job_id, on_invalid)) as (source, sync):
+        async with self._synced(job, rows, on_invalid) as (source, sync):
             async for run in job.runs(source):
                 if sync is not None:
                     sync.confirm(run)
@@ -211,11 +211,11 @@ class _Core:
 
     def stream(self, job: Job, rows: Rows, on_invalid: OnInvalid | None) -> AsyncGenerator[BatchResult, None]:
         """Results part by part, reading rows only as fast as they are sent."""
-        return self._stream(job, prepared_source(job.endpoint, rows, job.job_id, on_invalid or self.on_invalid))
+        return self._stream(job, rows, on_invalid or self.on_invalid)
 
-    async def _stream(self, job: Job, source: AsyncIterator[list[Any]]) -> AsyncGenerator[BatchResult, None]:
-        async with self._synced(job, source) as (filtered, sync):
-            async for part in job.run(filtered):
+    async def _stream(self, job: Job, rows: Rows, on_invalid: OnInvalid) -> AsyncGenerator[BatchResult, None]:
+        async with self._synced(job, rows, on_invalid) as (source, sync):
+            async for part in job.run(source):
                 if sync is not None:
                     sync.confirm(part)
                 yield part
@@ -254,9 +254,9 @@ class _Core:
 
     @contextlib.asynccontextmanager
     async def _synced(
-        self, job: Job, source: AsyncIterator[list[Any]]
+        self, job: Job, rows: Rows, on_invalid: OnInvalid
     ) -> AsyncIterator[tuple[AsyncIterator[list[Any]], UnchangedFilter | None]]:
-        """The job's source filtered against the sync state (and the day's usage fetched once when budgeted)."""
+        """The job's prepared source, filtered by the sync state (and the day's usage fetched once when budgeted)."""
         daily = self.runtime.daily
         if daily is not None and not daily.known and not self._usage_fetched:
             self._usage_fetched = True
@@ -264,12 +264,12 @@ class _Core:
             if usage is not None:
                 daily.adopt(usage)
         if self.sync_state is None:
-            yield source, None
+            yield prepared_source(job.endpoint, rows, job.job_id, on_invalid), None
             return
         state, owned = open_state(self.sync_state, job.endpoint, namespace_for(job.path, self.portal))
         try:
             sync = UnchangedFilter(state, job.endpoint, full=self.full)
-            yield sync.filter(source), sync
+            yield prepared_source(job.endpoint, rows, job.job_id, on_invalid, sync), sync
         finally:
             if owned:
                 state.close()

@@ -64,6 +64,21 @@ def _email(value: Any) -> str:
     return _text(value).strip().lower()
 
 
+def _status_key(row: Row) -> tuple[str, str, str]:
+    """A status write's identity: subscriber (as HubSpot compares emails), subscription, channel.
+
+    ``(_email(subscriber), _text(subscription), _text(channel))``, written out:
+    every unchanged row of an incremental sync computes it.
+    """
+    get = row.get
+    email, subscription, channel = get("subscriberIdString"), get("subscriptionId"), get("channel")
+    return (
+        (email if type(email) is str else str(email)).strip().lower(),
+        subscription if type(subscription) is str else str(subscription),
+        channel if type(channel) is str else str(channel),
+    )
+
+
 @attrs.frozen(slots=True)
 class Endpoint:
     """What the engine needs to know about one endpoint at one API version.
@@ -212,11 +227,7 @@ def _communications(operation: Operation, fields: Mapping[str, Any]) -> _Semanti
 
 def _statuses(operation: Operation, fields: Mapping[str, Any]) -> _Semantics:
     return _Semantics(
-        duplicate_key=lambda row: (
-            _email(row.get("subscriberIdString")),
-            _text(row.get("subscriptionId")),
-            _text(row.get("channel")),
-        ),
+        duplicate_key=_status_key,
         result_keys=(("subscriberIdString", "subscriptionId"),),
         error_keys={
             "subscriberIdString": "subscriberIdString",

@@ -87,9 +87,8 @@ async def make_plan(
     usage: DailyUsage | None = None,
 ) -> JobPlan:
     """Count what sending ``rows`` to ``endpoint`` would take; invalid rows are counted, never raised."""
-    source = prepared_source(endpoint, rows, "plan", "skip")
-    if state is not None:
-        source = UnchangedFilter(state, endpoint, full=full, remember=False).filter(source)
+    sync = UnchangedFilter(state, endpoint, full=full, remember=False) if state is not None else None
+    source = prepared_source(endpoint, rows, "plan", "skip", sync)
     chunker = Chunker(batch_size)
     read = invalid = unchanged = to_send = requests = 0
     async for block in source:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from . import _json
 from ._chunks import Item
@@ -17,6 +17,9 @@ from ._endpoints import Endpoint
 from ._errors import InputIssue, InputValidationError
 from ._json import encode_strict
 from ._results import Outcome, OutcomeError, OutcomeStatus
+
+if TYPE_CHECKING:
+    from ._sync import UnchangedFilter
 
 __all__ = [
     "BLOCK",
@@ -135,31 +138,46 @@ BLOCK = 100
 
 
 async def prepared_source(
-    endpoint: Endpoint, rows: Iterable[Any] | AsyncIterable[Any], job_id: str, on_invalid: OnInvalid
+    endpoint: Endpoint,
+    rows: Iterable[Any] | AsyncIterable[Any],
+    job_id: str,
+    on_invalid: OnInvalid,
+    unchanged: UnchangedFilter | None = None,
 ) -> AsyncIterator[list[Item | Outcome]]:
     """Prepare rows lazily from a sync or async iterable, in blocks of :data:`BLOCK`.
 
     An invalid row raises :class:`InputValidationError` (``on_invalid="raise"``)
     or becomes a failed outcome (``"skip"``). When reading or checking fails,
     the rows prepared before it are yielded first, then the error is raised.
+    With ``unchanged`` (incremental sync), rows HubSpot already has become
+    ``UNCHANGED`` outcomes: found among the caller's rows before preparing
+    (:meth:`~._sync.UnchangedFilter.before`), then among the prepared ones
+    (:meth:`~._sync.UnchangedFilter.after`).
     """
-    block: list[Item | Outcome] = []
-    index = 0
     prepare = row_preparer(endpoint, job_id)
+    index = 0
+    async for rows_read in _blocks(rows):
+        block, error = _prepare_block(prepare, index, rows_read, on_invalid, unchanged)
+        index += len(rows_read)
+        if block:
+            yield block
+        if error is not None:
+            raise error
+
+
+async def _blocks(rows: Iterable[Any] | AsyncIterable[Any]) -> AsyncIterator[list[Any]]:
+    """The caller's rows in lists of :data:`BLOCK`; when reading fails, the rows read before it, then the error."""
+    block: list[Any] = []
     try:
         if isinstance(rows, AsyncIterable):
             async for row in rows:
-                prepared = prepare(index, row)
-                block.append(prepared if isinstance(prepared, Item) else _invalid(index, row, prepared, on_invalid))
-                index += 1
+                block.append(row)
                 if len(block) >= BLOCK:
                     yield block
                     block = []
         else:
             for row in rows:
-                prepared = prepare(index, row)
-                block.append(prepared if isinstance(prepared, Item) else _invalid(index, row, prepared, on_invalid))
-                index += 1
+                block.append(row)
                 if len(block) >= BLOCK:
                     yield block
                     block = []
@@ -171,11 +189,40 @@ async def prepared_source(
         yield block
 
 
-def _invalid(index: int, row: Any, issues: list[InputIssue], on_invalid: OnInvalid) -> Outcome:
-    """An invalid row: raise its issues, or make them its failed outcome (``on_invalid="skip"``)."""
-    if on_invalid == "raise":
-        raise InputValidationError(issues)
-    return invalid_outcome(index, row, issues)
+def _prepare_block(
+    prepare: RowPreparer, start: int, rows: list[Any], on_invalid: OnInvalid, unchanged: UnchangedFilter | None
+) -> tuple[list[Item | Outcome], InputValidationError | None]:
+    """One block of rows (the first at input index ``start``) prepared, and the error that stopped it, if any.
+
+    On an invalid row with ``on_invalid="raise"`` the block holds the rows
+    before it, and the error is returned for the caller to raise once those
+    are handed on.
+    """
+    decided: dict[int, Outcome] = {}
+    if unchanged is not None:
+        decided, looked = unchanged.before(start, rows)
+    block: list[Item | Outcome] = []
+    error: InputValidationError | None = None
+    if len(decided) == len(rows):
+        block.extend(decided.values())
+    else:
+        for position, row in enumerate(rows):
+            outcome = decided.get(position) if decided else None
+            if outcome is not None:
+                block.append(outcome)
+                continue
+            index = start + position
+            prepared = prepare(index, row)
+            if isinstance(prepared, Item):
+                block.append(prepared)
+            elif on_invalid == "raise":
+                error = InputValidationError(prepared)
+                break
+            else:
+                block.append(invalid_outcome(index, row, prepared))
+    if unchanged is not None:
+        block = unchanged.after(block, looked)
+    return block, error
 
 
 def check_all(endpoint: Endpoint, rows: Iterable[Any], job_id: str) -> list[InputIssue]:

@@ -149,6 +149,19 @@ def succeeded(index: int, row: Mapping[str, Any], raw: Mapping[str, Any], parse:
     return outcome
 
 
+def unchanged(index: int, row: Mapping[str, Any], note: str) -> Outcome:
+    """``Outcome(index, UNCHANGED, row, note=note)``, built the way :func:`succeeded` builds its outcomes."""
+    outcome: Outcome = _new_object(Outcome)
+    _set_index(outcome, index)
+    _set_status(outcome, OutcomeStatus.UNCHANGED)
+    _set_input(outcome, row)
+    _set_raw(outcome, None)
+    _set_error(outcome, None)
+    _set_note(outcome, note)
+    _set_parse(outcome, _no_parse)
+    return outcome
+
+
 @attrs.frozen(slots=True)
 class Stats:
     """Counters of one call: requests sent, retries, 429s met, splits, time taken.

@@ -1,13 +1,25 @@
 """Incremental sync in a job: rows HubSpot already has are not sent; confirmed rows are remembered.
 
-:class:`UnchangedFilter` sits between the prepared rows and the engine. For
-each block of prepared rows it looks their keys up in the :class:`SyncState`
-(one query per block) and turns a row whose payload digest equals the stored
-one into an ``UNCHANGED`` outcome; the rest go on to be sent, and their
-digests wait (by input index) for HubSpot's answer. :meth:`UnchangedFilter.confirm`
-records the digests of the rows that succeeded — only those: a failed or
-unsent row keeps its old digest and is sent again next time. With ``full``
-every row is sent and the state refreshed.
+:class:`UnchangedFilter` is consulted twice per block of the source, by
+:func:`._prepare.prepared_source`:
+
+1. :meth:`UnchangedFilter.before`, on the caller's rows as they are: each
+   dict row's key and payload digest, one lookup for the block; a row whose
+   digest equals the stored one becomes an ``UNCHANGED`` outcome at once,
+   without being checked or encoded (its payload is, byte for byte, one that
+   HubSpot accepted). This is the unchanged path: a digest, a share of one
+   query and an outcome per row.
+2. :meth:`UnchangedFilter.after`, on the rows that were then prepared: the
+   digest of each prepared row (which may differ: ids the client filled in,
+   ``None`` values dropped, datetimes written out) against the stored one
+   (the block's lookup reused, another only for keys it did not cover). A
+   match is ``UNCHANGED`` too; the others go on to be sent, and their digests
+   wait (by input index) for HubSpot's answer.
+
+:meth:`UnchangedFilter.confirm` records the digests of the rows that
+succeeded — only those: a failed or unsent row keeps its old digest and is
+sent again next time. With ``full`` every row is sent and the state
+refreshed.
 
 The key is the endpoint's duplicate key (a communication's id and
 ``idProperty``, a status write's subscriber + subscription + channel, a
@@ -19,16 +31,17 @@ digest is of the row as sent, less what the client adds per job
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from ._chunks import Item
 from ._endpoints import Endpoint
 from ._redis_urls import is_redis_url
-from ._results import Outcome, OutcomeStatus
-from ._sync_state import StateError, SyncState, payload_hash, state_key
+from ._results import Outcome, OutcomeStatus, unchanged
+from ._sync_state import StateError, SyncState, payload_hash, state_key, stored_digests
 
-__all__ = ["UNCHANGED_NOTE", "SyncStateSource", "UnchangedFilter", "namespace_for", "open_state"]
+__all__ = ["UNCHANGED_NOTE", "Lookup", "SyncStateSource", "UnchangedFilter", "namespace_for", "open_state"]
 
 UNCHANGED_NOTE = "not sent: HubSpot already has this payload (unchanged since it was last accepted)"
 
@@ -64,40 +77,125 @@ def open_state(source: SyncStateSource, endpoint: Endpoint, namespace: str) -> t
     return SqliteState(path, namespace, endpoint=endpoint.name), True
 
 
+class Lookup:
+    """What :meth:`UnchangedFilter.before` looked up for one block: the keys, and each one's stored digest or None."""
+
+    __slots__ = ("keys", "stored")
+
+    def __init__(self, keys: list[str], stored: list[bytes | None]) -> None:
+        self.keys = keys
+        self.stored = stored
+
+    def known(self) -> dict[str, bytes | None]:
+        """Each key looked up, with its stored digest (None: none stored)."""
+        return dict(zip(self.keys, self.stored, strict=True))
+
+
+_NOTHING = Lookup([], [])
+_DICT_ONLY = {dict}
+
+
 class UnchangedFilter:
-    """Filters a job's prepared source against a sync state and records what HubSpot confirmed."""
+    """Filters a job's source against a sync state (see the module's docstring) and records what HubSpot confirmed."""
 
     def __init__(self, state: SyncState, endpoint: Endpoint, *, full: bool = False, remember: bool = True) -> None:
         self.state = state
         self.full = full
         self.remember = remember
+        self._key = endpoint.duplicate_key
+        self._fills_ids = endpoint.creates
         self._drop = "objectWriteTraceId" if endpoint.trace_ids else None
         self._waiting: dict[int, tuple[str, bytes]] = {}
         self.unchanged = 0
 
-    def _digest(self, item: Item) -> bytes:
-        row = item.row
+    def _digest(self, row: Mapping[str, Any]) -> bytes:
         drop = self._drop
         if drop is not None and drop in row:
             row = {k: v for k, v in row.items() if k != drop}
         return payload_hash(row)
 
-    async def filter(self, source: AsyncIterator[list[Item | Outcome]]) -> AsyncIterator[list[Item | Outcome]]:
-        """The same blocks, with rows whose payload HubSpot already has replaced by ``UNCHANGED`` outcomes."""
+    def before(self, start: int, rows: Sequence[Any]) -> tuple[dict[int, Outcome], Lookup]:
+        """The caller's rows of one block (the first at input index ``start``) that HubSpot already has.
+
+        Returns their ``UNCHANGED`` outcomes by position in ``rows``, and the
+        block's :class:`Lookup` for :meth:`after`. A row that is not a dict,
+        or whose key or digest cannot be computed as it is, is left to be
+        prepared (and then judged by :meth:`after`).
+        """
+        if self.full:
+            return {}, _NOTHING
+        positions, keys, digests = self._entries(rows)
+        if not keys:
+            return {}, _NOTHING
+        stored = stored_digests(self.state, keys)
+        note = UNCHANGED_NOTE
+        decided = {
+            position: unchanged(start + position, rows[position], note)
+            for position, old, digest in zip(positions, stored, digests, strict=True)
+            if old == digest
+        }
+        self.unchanged += len(decided)
+        return decided, Lookup(keys, stored)
+
+    def _entries(self, rows: Sequence[Any]) -> tuple[Sequence[int], list[str], list[bytes]]:
+        """The positions, state keys and digests of the rows (dicts) whose key can be had as they are.
+
+        A row whose digest cannot be had as it is (a datetime in it) gets an
+        empty one, which matches nothing: its key is still looked up, so that
+        :meth:`after` needs no query of its own for it. A row of an endpoint
+        that fills in ids, without one, is left out: its key is not known yet.
+        """
+        key_of = self._key
+        digest_of = payload_hash if self._drop is None else self._digest
+        if not self._fills_ids and set(map(type, rows)) == _DICT_ONLY:  # the usual block: one comprehension each
+            try:
+                return range(len(rows)), [state_key(key_of(row)) for row in rows], [digest_of(row) for row in rows]
+            except Exception:  # some row needs a closer look: row by row
+                pass
+        positions: list[int] = []
+        keys: list[str] = []
+        digests: list[bytes] = []
+        for position, row in enumerate(rows):
+            if type(row) is not dict or (self._fills_ids and not row.get("id")):
+                continue
+            try:
+                key = state_key(key_of(row))
+            except Exception:  # an odd key: preparing the row says what it is
+                continue
+            try:
+                digest = digest_of(row)
+            except Exception:  # a datetime...: the prepared row's digest is compared in after()
+                digest = b""
+            positions.append(position)
+            keys.append(key)
+            digests.append(digest)
+        return positions, keys, digests
+
+    def after(self, block: list[Item | Outcome], looked: Lookup = _NOTHING) -> list[Item | Outcome]:
+        """``block`` (prepared) with the rows whose prepared payload HubSpot already has made ``UNCHANGED``.
+
+        ``looked`` is the block's lookup by :meth:`before`: only keys it did
+        not cover are looked up again.
+        """
+        items = [(i, state_key(e.key), self._digest(e.row)) for i, e in enumerate(block) if type(e) is Item]
+        if not items:
+            return block
+        known = looked.known()
+        if not self.full:
+            missing = [key for _, key, _ in items if key not in known]
+            if missing:
+                known.update(zip(missing, stored_digests(self.state, missing), strict=True))
+        out = list(block)
         waiting = self._waiting
-        async for block in source:
-            items = [(i, state_key(e.key), self._digest(e)) for i, e in enumerate(block) if isinstance(e, Item)]
-            stored = {} if self.full or not items else self.state.lookup([key for _, key, _ in items])
-            out: list[Item | Outcome] = list(block)
-            for position, key, digest in items:
-                item = block[position]
-                assert isinstance(item, Item)
-                if stored.get(key) == digest:
-                    out[position] = Outcome(item.index, OutcomeStatus.UNCHANGED, item.row, note=UNCHANGED_NOTE)
-                    self.unchanged += 1
-                elif self.remember:
-                    waiting[item.index] = (key, digest)
-            yield out
+        for position, key, digest in items:
+            item = block[position]
+            assert isinstance(item, Item)
+            if not self.full and known.get(key) == digest:
+                out[position] = unchanged(item.index, item.row, UNCHANGED_NOTE)
+                self.unchanged += 1
+            elif self.remember:
+                waiting[item.index] = (key, digest)
+        return out
 
     def confirm(self, outcomes: Iterable[Outcome]) -> None:
         """Record the digests of the rows HubSpot confirmed; forget the others (their old digest stays)."""

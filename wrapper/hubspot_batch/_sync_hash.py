@@ -1,6 +1,6 @@
 """What an incremental sync compares: a digest of each row's payload, filed under a text form of its key.
 
-:func:`payload_hash` is a 16-byte BLAKE2b digest of the row's *canonical
+:func:`payload_hash` is the 16-byte XXH3-128 digest of the row's *canonical
 JSON*: UTF-8, compact (``,`` and ``:``), keys sorted at every depth, a float
 with an integral value written as that integer (``1.0`` as ``1``), other
 floats as Python's ``repr`` (what the json module writes). Two rows HubSpot
@@ -8,8 +8,10 @@ would read the same get the same digest, whatever the order of their keys.
 
 Most rows hold no float. For those, orjson with ``OPT_SORT_KEYS`` writes
 exactly the canonical JSON, several times faster than the json module, so
-the common path is one type check per value, one orjson call and one
-BLAKE2b. A row with a float (or anything but dicts, lists, tuples, strings,
+the common path is one type check per value, one orjson call and one XXH3
+call (a non-cryptographic hash: the digest tells a changed payload from the
+one stored for the same key, where 128 bits leave an accidental match out of
+reach; nothing secret or adversarial depends on it). A row with a float (or anything but dicts, lists, tuples, strings,
 integers, booleans and ``None``, or what orjson refuses, such as an integer
 beyond 64 bits) is normalised and written by the json module instead: the
 same bytes with or without orjson, and independent of how a given orjson
@@ -24,9 +26,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Hashable, Mapping
-from hashlib import blake2b
 from json.encoder import c_encode_basestring, c_make_encoder  # type: ignore[attr-defined]
 from typing import Any
+
+from xxhash import xxh3_128_digest
 
 try:
     import orjson
@@ -37,8 +40,6 @@ __all__ = ["DIGEST_SIZE", "canonical_json", "payload_hash", "state_key"]
 
 DIGEST_SIZE = 16
 """Bytes in a :func:`payload_hash` digest."""
-
-_EMPTY_DIGEST = blake2b(digest_size=DIGEST_SIZE)  # copied per row: cheaper than setting up BLAKE2b's parameters
 
 
 def _not_json(value: Any) -> Any:
@@ -141,7 +142,7 @@ def canonical_json(row: Mapping[str, Any]) -> bytes:
 
 
 def payload_hash(row: Mapping[str, Any]) -> bytes:
-    """A 16-byte BLAKE2b digest of ``row``'s canonical JSON: equal for rows HubSpot reads the same.
+    """The 16-byte XXH3-128 digest of ``row``'s canonical JSON: equal for rows HubSpot reads the same.
 
     Key order at any depth does not matter, nor ``1`` against ``1.0``;
     any other change of a value, at any depth, changes the digest.
@@ -153,9 +154,7 @@ def payload_hash(row: Mapping[str, Any]) -> bytes:
             data = _encode(_normalised(row)).encode()
     else:
         data = _encode(_normalised(row)).encode()
-    digest = _EMPTY_DIGEST.copy()
-    digest.update(data)
-    return digest.digest()
+    return xxh3_128_digest(data)
 
 
 def state_key(key: Hashable) -> str:

@@ -1,8 +1,9 @@
 """A sync state in Redis, for several workers sharing one state.
 
 One Redis hash per state, ``hubspot-batch:state:<endpoint>:<namespace>``,
-maps each key's text to its 16-byte digest: :meth:`RedisState.lookup` is one
-``HMGET`` per block (several blocks in one pipeline), :meth:`RedisState.record`
+maps each key's text to its 16-byte digest: :meth:`RedisState.digests` (and
+:meth:`RedisState.lookup`) is one ``HMGET`` per block (several blocks in one
+pipeline), :meth:`RedisState.record`
 one ``MULTI``/``EXEC`` of ``HSET`` commands, so that a call is stored whole or
 not at all. ``hubspot-batch:state-meta:<endpoint>:<namespace>`` holds the
 layout's ``format``.
@@ -130,20 +131,22 @@ class RedisState:
 
     def lookup(self, keys: Sequence[str]) -> dict[str, bytes]:
         """The stored digests of those of ``keys`` that have one (one round trip)."""
+        return {key: value for key, value in zip(keys, self.digests(keys), strict=True) if value is not None}
+
+    def digests(self, keys: Sequence[str]) -> list[bytes | None]:
+        """The stored digest of each of ``keys``, ``None`` where there is none, in the same order (``HMGET``)."""
         if not keys:
-            return {}
+            return []
         client = self._connection()
         try:
             if len(keys) <= LOOKUP_CHUNK:
-                values = client.hmget(self.key, keys)
-            else:
-                pipe = client.pipeline(transaction=False)
-                for start in range(0, len(keys), LOOKUP_CHUNK):
-                    pipe.hmget(self.key, keys[start : start + LOOKUP_CHUNK])
-                values = [value for chunk in pipe.execute() for value in chunk]
+                return list(client.hmget(self.key, keys))
+            pipe = client.pipeline(transaction=False)
+            for start in range(0, len(keys), LOOKUP_CHUNK):
+                pipe.hmget(self.key, keys[start : start + LOOKUP_CHUNK])
+            return [value for chunk in pipe.execute() for value in chunk]
         except self._failures as exc:
             raise self._error("cannot read", exc) from None
-        return {key: value for key, value in zip(keys, values, strict=True) if value is not None}
 
     def record(self, pairs: Iterable[tuple[str, bytes]]) -> None:
         """Store (key, digest) pairs, replacing older digests, in one ``MULTI``/``EXEC``: all or none."""

@@ -22,6 +22,10 @@ Two stores implement :class:`SyncState`:
   workers sharing one state (needs the ``redis`` extra).
 
 Neither loads the state into memory: keys are looked up block by block.
+Both also have ``digests(keys)``, the stored digest of each key (``None``
+where there is none) in the keys' order, which the engine prefers to
+:meth:`SyncState.lookup` (a state of your own may leave it out:
+:func:`stored_digests` then asks ``lookup``).
 Problems opening a state raise :class:`StateError` before anything is sent.
 
 The two stores are imported on first use (``sqlite3`` and redis-py are not
@@ -50,6 +54,7 @@ __all__ = [
     "canonical_json",
     "payload_hash",
     "state_key",
+    "stored_digests",
 ]
 
 
@@ -91,6 +96,18 @@ class SyncState(Protocol):
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None: ...
+
+
+def stored_digests(state: SyncState, keys: Sequence[str]) -> list[bytes | None]:
+    """The stored digest of each of ``keys`` (``None`` where there is none), in their order.
+
+    The state's own ``digests(keys)`` when it has one, else its :meth:`SyncState.lookup`.
+    """
+    aligned = getattr(state, "digests", None)
+    if aligned is not None:
+        return list(aligned(keys))
+    stored = state.lookup(keys)
+    return [stored.get(key) for key in keys]
 
 
 def __getattr__(name: str) -> Any:
