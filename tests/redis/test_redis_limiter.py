@@ -233,6 +233,39 @@ def test_blocking_client_runs_a_job_through_redis(redis_server: RedisServer, uni
     assert lim.usage_blocking().daily_count == 0
 
 
+def test_an_answered_send_costs_no_confirm_round_trip(
+    redis_server: RedisServer, unique_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hubspot_batch.sandbox import SandboxServer
+
+    lim = RedisLimiter(redis_server.url, key=unique_key, limit="professional")
+    trips: list[str] = []
+    connection = lim._connection
+    run_script, confirm = connection.run_script, lim.confirm
+
+    async def counted_script(call):  # type: ignore[no-untyped-def]
+        trips.append(call.script.name)
+        return await run_script(call)
+
+    async def counted_confirm(reservation, late):  # type: ignore[no-untyped-def]
+        trips.append("confirm")
+        await confirm(reservation, late)
+
+    monkeypatch.setattr(connection, "run_script", counted_script)
+    monkeypatch.setattr(lim, "confirm", counted_confirm)
+    rows = [{"id": str(i), "properties": {"hs_communication_body": "x"}} for i in range(1, 401)]
+    with (
+        SandboxServer(config=SandboxConfig(rate_limit=1000)) as server,
+        HubSpotBatch(access_token="t", base_url=server.url, rate_limit=lim, batch_size=10) as hs,
+    ):
+        hs.communications.update(rows[:200])  # the scripts loaded, the connection pool grown
+        trips.clear()
+        result = hs.communications.update(rows[200:])
+    assert len(result.succeeded) == 200 and result.stats.requests == 20
+    assert trips.count("reserve") == 20 and trips.count("observe") == 20
+    assert "confirm" not in trips  # an answered send is not confirmed before observe books it at the answer
+
+
 # ---------------------------------------------------------------- Redis away
 
 

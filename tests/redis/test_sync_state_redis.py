@@ -180,3 +180,27 @@ def test_a_server_lost_mid_run_fails_the_call_with_a_state_error(fresh_redis_ser
             state.record([("b", _digest(2))])
     finally:
         state.close()
+
+
+def test_the_jobs_of_one_client_share_one_connection_to_the_state(redis_server: RedisServer, unique_key: str) -> None:
+    from hubspot_batch import HubSpotBatch, OutcomeStatus
+    from hubspot_batch.sandbox import SandboxConfig, SandboxServer
+
+    rows = [{"id": str(i), "properties": {"hs_communication_body": f"b{i}"}} for i in range(1, 6)]
+    probe = redis.Redis.from_url(redis_server.url)
+    try:
+        with SandboxServer(config=SandboxConfig(rate_limit=None)) as server:
+            before = int(probe.info("stats")["total_connections_received"])
+            clients_before = int(probe.info("clients")["connected_clients"])
+            with HubSpotBatch(
+                access_token="t", base_url=server.url, rate_limit=False, sync_state=redis_server.url, portal=unique_key
+            ) as hs:
+                results = [hs.communications.update(rows, batch_size=2) for _ in range(4)]
+            opened = int(probe.info("stats")["total_connections_received"]) - before
+            left_open = int(probe.info("clients")["connected_clients"]) - clients_before
+    finally:
+        probe.close()
+    assert results[0].counts["succeeded"] == 5
+    assert all(o.status is OutcomeStatus.UNCHANGED for r in results[1:] for o in r)
+    assert opened == 1  # one connection for four jobs (each used to open its own)
+    assert left_open == 0  # closed with the client

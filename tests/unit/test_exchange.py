@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 
+import attrs
 import httpx
 import pytest
+from hubspot_batch import RateLimitHeaders, Reservation
 from hubspot_batch._attempts import Group
 from hubspot_batch._auth import Credentials
 from hubspot_batch._chunks import Item
@@ -91,3 +94,49 @@ async def test_nothing_is_sent_once_the_job_stopped(runtime: Runtime, requests: 
     assert await Exchange(runtime, COMMS, PATH, state)(_group()) is None
     assert requests == []
     assert state.counters.requests == 0
+
+
+class _Limiter:
+    """A limiter backend that books every send 0.5 s ahead, its answer ``reserve_takes`` seconds after being asked."""
+
+    margin = 0.05
+
+    def __init__(self, reserve_takes: float) -> None:
+        self.reserve_takes = reserve_takes
+        self.calls: list[str] = []
+
+    async def reserve(self) -> Reservation:
+        await asyncio.sleep(self.reserve_takes)
+        self.calls.append("reserve")
+        return Reservation(delay=0.5, slot=0.5)
+
+    async def depart(self, reservation: Reservation) -> Reservation:
+        self.calls.append("depart")
+        return attrs.evolve(reservation, delay=0.0)
+
+    async def confirm(self, reservation: Reservation, late: float) -> None:
+        self.calls.append("confirm")
+
+    async def observe(self, reservation: Reservation, headers: RateLimitHeaders) -> None:
+        self.calls.append("observe")
+
+    async def on_rate_limited(self, retry_after: float | None) -> None:
+        self.calls.append("limited")
+
+
+@pytest.mark.looptime
+@pytest.mark.parametrize(("reserve_takes", "checked"), [(0.0, False), (0.01, False), (0.2, True)])
+async def test_only_a_send_leaving_late_is_checked_again_at_departure(
+    reserve_takes: float, checked: bool, requests: list[httpx.Request]
+) -> None:
+    limiter = _Limiter(reserve_takes)
+    runtime = Runtime(
+        base_url="https://api.hubapi.test/", timeout=5.0, credentials=Credentials("t"), limiter=limiter,
+        max_concurrency=2, retry=RetryPolicy(), transport=httpx.MockTransport(lambda r: httpx.Response(200, json={})),
+    )  # fmt: skip
+    try:
+        await Exchange(runtime, COMMS, PATH, JobState(COMMS))(_group())
+    finally:
+        await runtime.aclose()
+    # the booking was answered reserve_takes after it was asked: the send leaves that late (or the loop was busy)
+    assert limiter.calls == ["reserve", *(["depart"] if checked else []), "observe"]

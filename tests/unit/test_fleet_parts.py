@@ -242,6 +242,7 @@ def test_register_configures_redelivery_within_about_a_minute_and_keeps_the_apps
         ({"wait_for_reset": True}, "visibility timeout"),
         ({"access_token": "pat-secret"}, "credentials come from credentials"),
         ({"api_version": "2026-09"}, "pass it to submit"),
+        ({"on_invalid": "skip"}, "checks every row before publishing"),
         ({"colour": "red"}, "not a fleet client option"),
     ],
 )

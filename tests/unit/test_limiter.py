@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import attrs
 import pytest
-from hubspot_batch import RateLimitHeaders, RollingWindow
+from hubspot_batch import RateLimitHeaders, Reservation, RollingWindow
 
 
 def test_first_window_goes_at_once_then_waits_for_the_oldest_send() -> None:
@@ -198,3 +199,35 @@ def test_departure_honours_a_pause() -> None:
     booked = w.reserve(0.0)
     w.on_rate_limited(0.1, retry_after=2.0)
     assert w.depart(booked, 0.2) == pytest.approx(2.1)
+
+
+class _Departures:
+    """A backend's depart that counts how often it was asked; ``margin`` only when given."""
+
+    def __init__(self, margin: float | None = None) -> None:
+        self.asked = 0
+        if margin is not None:
+            self.margin = margin
+
+    async def depart(self, reservation: Reservation) -> Reservation:
+        self.asked += 1
+        return attrs.evolve(reservation, delay=0.0)
+
+
+async def test_a_send_on_time_leaves_without_asking_the_backend() -> None:
+    from hubspot_batch._limiter import ON_TIME, depart
+
+    booked = Reservation(delay=0.0, slot=1.0)
+    backend = _Departures(margin=0.05)
+    assert (await depart(backend, booked, late=ON_TIME)).delay == 0.0  # type: ignore[arg-type]
+    await depart(backend, booked, late=-0.001)  # type: ignore[arg-type]  # a timer firing a tick early
+    assert backend.asked == 0
+    await depart(backend, booked, late=ON_TIME * 2)  # type: ignore[arg-type]
+    await depart(backend, booked)  # type: ignore[arg-type]  # lateness unknown: always asked
+    assert backend.asked == 2
+    narrow = _Departures(margin=0.004)  # on time is within half the margin when that is under ON_TIME
+    await depart(narrow, booked, late=0.003)  # type: ignore[arg-type]
+    assert narrow.asked == 1
+    plain = _Departures()  # no margin: every departure is asked
+    await depart(plain, booked, late=0.0001)  # type: ignore[arg-type]
+    assert plain.asked == 1

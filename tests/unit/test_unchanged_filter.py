@@ -187,3 +187,12 @@ def test_a_state_without_digests_is_asked_lookup(tmp_path: Path) -> None:
     entries = asyncio.run(collect())
     assert isinstance(entries[0], Outcome) and entries[0].status is OutcomeStatus.UNCHANGED
     assert isinstance(entries[1], Item)
+
+
+def test_what_is_remembered_is_the_digest_of_the_row_as_sent(state: Counting) -> None:
+    rows = [status(0, legalBasis=None), status(1)]  # row 0 is sent without its None value
+    entries, check = run(state, rows)
+    assert [type(e) for e in entries] == [Item, Item]
+    check.confirm([Outcome(0, OutcomeStatus.SUCCEEDED, rows[0]), Outcome(1, OutcomeStatus.SUCCEEDED, rows[1])])
+    again, _ = run(state, [status(0), status(1)])
+    assert [e.status for e in again] == [OutcomeStatus.UNCHANGED] * 2  # type: ignore[union-attr]

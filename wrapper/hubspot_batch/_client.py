@@ -130,6 +130,7 @@ class _Core:
         if wait_for_reset and max_daily_share is None:
             raise ConfigurationError("wait_for_reset needs max_daily_share")
         self.sync_state = sync_state
+        self._state_clients: dict[str, Any] = {}  # Redis clients of the sync state, by URL: one pool for every job
         self.full = full
         self.portal = portal
         self._usage_fetched = False
@@ -178,6 +179,16 @@ class _Core:
         """The endpoint a call uses: its version resolved, ids derived when ``id_from`` is given."""
         ep = endpoint(name, api_version or self.api_version)
         return ep if id_from is None else with_id_from(ep, id_from)
+
+    async def aclose(self) -> None:
+        """Close the runtime (connection pool, limiter) and the sync state's Redis clients."""
+        clients, self._state_clients = self._state_clients, {}
+        for client in clients.values():
+            try:
+                client.close()
+            except Exception:  # closing never fails a job
+                pass
+        await self.runtime.aclose()
 
     def validate(
         self, name: EndpointName, rows: Iterable[Any], api_version: str | None, id_from: IdFrom | None = None
@@ -243,7 +254,7 @@ class _Core:
         state = None
         owned = False
         if self.sync_state is not None:
-            state, owned = open_state(self.sync_state, ep, namespace_for(path, self.portal))
+            state, owned = open_state(self.sync_state, ep, namespace_for(path, self.portal), self._state_clients)
         try:
             return await make_plan(
                 ep, rows, batch_size=size, state=state, full=self.full, rate=rate, interval=interval, usage=usage
@@ -266,7 +277,9 @@ class _Core:
         if self.sync_state is None:
             yield prepared_source(job.endpoint, rows, job.job_id, on_invalid), None
             return
-        state, owned = open_state(self.sync_state, job.endpoint, namespace_for(job.path, self.portal))
+        state, owned = open_state(
+            self.sync_state, job.endpoint, namespace_for(job.path, self.portal), self._state_clients
+        )
         try:
             sync = UnchangedFilter(state, job.endpoint, full=self.full)
             yield prepared_source(job.endpoint, rows, job.job_id, on_invalid, sync), sync
@@ -424,7 +437,7 @@ class AsyncHubSpotBatch(_Client):
 
     async def aclose(self) -> None:
         """Close the connection pool."""
-        await self._core.runtime.aclose()
+        await self._core.aclose()
 
 
 class HubSpotBatch(_Client):
@@ -458,7 +471,7 @@ class HubSpotBatch(_Client):
     def close(self) -> None:
         """Close the connection pool and the private event loop."""
         if self._loop is not None and not self._loop.is_closed():
-            self._loop.run_until_complete(self._core.runtime.aclose())
+            self._loop.run_until_complete(self._core.aclose())
             self._loop.run_until_complete(self._loop.shutdown_asyncgens())
             self._loop.close()
         self._loop = None

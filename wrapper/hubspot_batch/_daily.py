@@ -44,6 +44,7 @@ import attrs
 __all__ = [
     "DAILY_POLL_INTERVAL",
     "DAY",
+    "SETTLE_POLL",
     "LOCAL_CLAIM",
     "NEW_DAY_DROP",
     "USAGE_PATH",
@@ -71,6 +72,19 @@ HubSpot's rate limits let happen.
 
 DAILY_POLL_INTERVAL = 300.0
 """Seconds between two looks at the usage endpoint while waiting for the reset (it may come early)."""
+
+SETTLE_POLL = 0.05
+"""Seconds between two claims while a refused one waits for the answers of this worker's requests under way.
+
+A claim is refused when the usage last reported plus the requests under way
+reach the share; but a reported usage may already count some of those
+requests (HubSpot counted them before answering another), so a worker's
+refusal is final only once none of its own requests is under way: their
+answers say what HubSpot counted. (Another worker's requests under way are
+not waited for: that worker may have died, its claims counting until they
+expire. When it is alive it goes on from exact figures once the first
+worker stopped, so together they still reach the share.)
+"""
 
 
 @attrs.frozen
@@ -202,6 +216,10 @@ class DailyBudget:
         if self.limit is None or self.used is None:
             return None
         return max(0, math.floor(self.share * self.limit) - self.used - self.pending)
+
+    def in_flight(self) -> int:
+        """The requests this worker was allowed whose answer has not been seen."""
+        return self.pending
 
     def allow(self) -> bool:
         """Whether one more request fits; if so it is counted as under way."""

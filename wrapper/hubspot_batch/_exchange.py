@@ -20,7 +20,7 @@ import httpx
 
 from ._attempts import Group
 from ._auth import AuthRefreshError
-from ._daily import DAILY_POLL_INTERVAL, Claim, DailyBudget, next_utc_midnight
+from ._daily import DAILY_POLL_INTERVAL, SETTLE_POLL, Claim, DailyBudget, next_utc_midnight
 from ._endpoints import Endpoint
 from ._errors import DailyLimitError, HubSpotBatchError
 from ._job_state import JobState, Stop
@@ -66,6 +66,7 @@ class Exchange:
                     return None
             reservation: Reservation | None = None
             if runtime.limiter is not None:
+                asked = loop.time()
                 try:
                     reservation = await runtime.limiter.reserve()
                 except HubSpotBatchError as error:  # a shared limiter that is unreachable, with policy "fail"
@@ -73,9 +74,10 @@ class Exchange:
                     if budget is not None and claim is not None:
                         await budget.unclaim(claim)
                     return None
+                due = asked + reservation.delay  # the slot on our clock, at the latest
                 if reservation.delay > 0:
                     await asyncio.sleep(reservation.delay)
-                reservation = await depart(runtime.limiter, reservation)
+                reservation = await depart(runtime.limiter, reservation, late=loop.time() - due)
             ready = loop.time()
             # a request the daily budget made room for still fits it when the job stopped for that budget
             if state.stop is not None and not (claim is not None and state.stop.category == "DAILY_BUDGET"):
@@ -116,7 +118,10 @@ class Exchange:
         if state.counters.deprecated is None and DEPRECATED_HEADER in response_headers:
             self._deprecated(response_headers[DEPRECATED_HEADER])
         if runtime.limiter is not None and reservation is not None:
-            if written and written[0] > ready:
+            # a send the backend books at its answer's time (observe) needs no confirm once answered
+            books_answer = getattr(runtime.limiter, "books_answer", None)
+            rebooked = status is not None and books_answer is not None and books_answer(reservation)
+            if written and written[0] > ready and not rebooked:
                 await runtime.limiter.confirm(reservation, written[0] - ready)
             if status is not None:
                 await runtime.limiter.observe(reservation, RateLimitHeaders.parse(response_headers))
@@ -156,6 +161,9 @@ class Exchange:
                 return claim
             if state.stop is not None:
                 return None
+            if budget.in_flight() > 0:  # their answers may show that usage counted some of them twice
+                await asyncio.sleep(SETTLE_POLL)
+                continue
             if not runtime.wait_for_reset:
                 limit = f"{budget.limit:,}" if budget.limit is not None else "?"
                 used = f"{budget.used:,}" if budget.used is not None else "?"

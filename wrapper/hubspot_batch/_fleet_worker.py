@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ._client import HubSpotBatch
-from ._errors import ConfigurationError, InputValidationError
+from ._errors import ConfigurationError
 from ._fleet_messages import VERSION, failed_shard_report, portal_stop, shard_report, stopped_shard_report
 from ._redis_limiter import RedisLimiter
 from ._results import BatchResult
@@ -49,7 +49,6 @@ CLIENT_OPTIONS = frozenset(
         "rate_interval",
         "retry",
         "batch_size",
-        "on_invalid",
         "verify",
         "max_daily_share",
         "full",
@@ -60,6 +59,7 @@ CLIENT_OPTIONS = frozenset(
 _REFUSED = {
     "api_version": "api_version is per job: pass it to submit()",
     "id_from": "id_from is per job: pass it to submit()",
+    "on_invalid": "on_invalid is per job: pass it to submit(), which checks every row before publishing",
     "wait_for_reset": (
         "wait_for_reset does not suit a fleet: a shard sleeping until the reset outlives the broker's "
         "visibility timeout and is delivered again; a spent day stops the portal, and the next run goes on"
@@ -179,7 +179,10 @@ class ShardRunner:
         options = dict(message["options"])
         rows = message["rows"]
         name = message["endpoint"]
-        common = {k: options[k] for k in ("api_version", "batch_size", "on_invalid") if k in options}
+        common = {k: options[k] for k in ("api_version", "batch_size") if k in options}
+        # The submitter checked every row: with on_invalid="raise" no invalid row was published, with "skip"
+        # they travel to become failed outcomes here. Either way checking them all again first is wasted.
+        common["on_invalid"] = "skip"
         if name == "communications":
             return client.communications.update(rows, **common)
         if name == "subscription_statuses":
@@ -213,7 +216,7 @@ class ShardRunner:
             return failed_shard_report(message, "ConfigurationError", text)
         try:
             result = self._call(client, message)
-        except (InputValidationError, ConfigurationError) as exc:
+        except ConfigurationError as exc:
             return failed_shard_report(message, type(exc).__name__, str(exc)[:2000])
         stop = portal_stop(result)
         if stop is not None:

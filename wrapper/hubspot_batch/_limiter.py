@@ -106,7 +106,10 @@ class LimiterBackend(Protocol):
 
     The in-process default is :class:`LocalLimiter`; a shared backend (one
     budget for many processes) implements the same calls (``depart`` may be
-    left out: the send then leaves at its booked slot).
+    left out: the send then leaves at its booked slot). A backend may also
+    have ``margin`` (see :func:`depart`) and ``books_answer(reservation)``:
+    True when :meth:`observe` moves that send's booking to its answer's
+    time, so that an answered send is not confirmed first.
     """
 
     async def reserve(self) -> Reservation:
@@ -134,13 +137,27 @@ DEPART_TOLERANCE = 0.001
 """Seconds a send may leave before its slot: event-loop timers fire up to a clock tick early."""
 
 
-async def depart(backend: LimiterBackend, reservation: Reservation) -> Reservation:
+ON_TIME = 0.025
+"""Seconds after its slot within which a send leaves without asking the backend (and at most half its ``margin``).
+
+Half the default margin (0.05 s): the slack every booking keeps after the
+send it replaces is there for such lateness (and the network's).
+"""
+
+
+async def depart(backend: LimiterBackend, reservation: Reservation, late: float = math.inf) -> Reservation:
     """Wait until ``backend`` lets the booked send leave; the reservation it leaves under.
 
-    A backend written before ``depart`` existed lets it leave as booked.
+    ``late``: how long after its slot the send is leaving, as the caller
+    measures it (from when it asked for the reservation, so never less than
+    the truth). A send later than :data:`ON_TIME`, or than half the
+    backend's ``margin`` (the slack it books after each send leaving the
+    window), is checked again by the backend; one on time leaves as booked,
+    with no call (for a shared backend, no round trip). A backend written
+    before ``depart`` existed lets it leave as booked.
     """
     step = getattr(backend, "depart", None)
-    if step is None:
+    if step is None or late <= min(ON_TIME, float(getattr(backend, "margin", 0.0)) / 2):
         return attrs.evolve(reservation, delay=0.0)
     while True:
         reservation = await step(reservation)

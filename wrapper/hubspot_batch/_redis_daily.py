@@ -66,6 +66,11 @@ class RedisDailyBudget(DailyBudget):
     under_way: int = attrs.field(default=0, kw_only=True)
     _adoption: DailyUsage | None = attrs.field(default=None, init=False, repr=False)
     _alone: bool = attrs.field(default=False, init=False, repr=False)
+    _claimed: int = attrs.field(default=0, init=False, repr=False)  # this worker's shared claims not settled
+
+    def in_flight(self) -> int:
+        """The claims of this worker not settled yet (shared or, while Redis is away, its own budget's)."""
+        return self.pending + self._claimed
 
     def adopt(self, usage: DailyUsage) -> None:
         """The usage endpoint's figures: kept here, and shared at the next claim."""
@@ -82,13 +87,17 @@ class RedisDailyBudget(DailyBudget):
         self._adoption = None
         self._shared_again()
         self._mirror(figures)
-        return Claim(member) if figures.granted else None
+        if not figures.granted:
+            return None
+        self._claimed += 1
+        return Claim(member)
 
     async def settle(self, claim: Claim, daily: int | None, daily_remaining: int | None) -> None:
         """The answer to a claimed request: settle its claim in Redis (or here, if it was claimed here)."""
         if not claim.member:
             self.observe(daily, daily_remaining)
             return
+        self._claimed = max(0, self._claimed - 1)
         self.learn(daily, daily_remaining)
         figures = await self.limiter.settle_daily(claim.member, daily, daily_remaining)
         if figures is not None:
@@ -99,6 +108,7 @@ class RedisDailyBudget(DailyBudget):
         if not claim.member:
             self.release()
             return
+        self._claimed = max(0, self._claimed - 1)
         await self.limiter.unclaim_daily(claim.member)
 
     async def renew(self, usage: DailyUsage | None) -> None:

@@ -247,6 +247,14 @@ class RedisLimiter:
 
     # ------------------------------------------------------------------ LimiterBackend
 
+    def books_answer(self, reservation: Reservation) -> bool:
+        """Whether :meth:`observe` moves this send's booking to its answer's time (then it needs no :meth:`confirm`).
+
+        True for a send booked in Redis; one booked in the fallback window
+        while Redis was away is confirmed as usual.
+        """
+        return isinstance(reservation, RedisReservation)
+
     async def reserve(self) -> Reservation:
         """Book the next send in the shared window (or the fallback window while Redis is away)."""
         if self._fallback.due(_loop_time()):

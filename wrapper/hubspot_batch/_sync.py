@@ -59,16 +59,28 @@ def namespace_for(path: str, portal: str | None) -> str:
     return f"{path}:portal={portal}" if portal else path
 
 
-def open_state(source: SyncStateSource, endpoint: Endpoint, namespace: str) -> tuple[SyncState, bool]:
-    """The state for one job, and whether the job opened it (and so closes it)."""
+def open_state(
+    source: SyncStateSource, endpoint: Endpoint, namespace: str, clients: dict[str, Any] | None = None
+) -> tuple[SyncState, bool]:
+    """The state for one job, and whether the job opened it (and so closes it).
+
+    ``clients``: Redis clients by URL, kept by the caller across jobs (and
+    closed by it): a Redis state is opened on the one for its URL, made on
+    first use, instead of a connection of its own per job.
+    """
     if not isinstance(source, str | os.PathLike):
         if source.namespace != namespace:
             raise StateError(f"the sync state is for {source.namespace!r}, not {namespace!r}")
         return source, False
     if isinstance(source, str) and is_redis_url(source):
-        from ._sync_redis import RedisState
+        from ._sync_redis import RedisState, connect
 
-        return RedisState(source, namespace, endpoint=endpoint.name), True
+        if clients is None:
+            return RedisState(source, namespace, endpoint=endpoint.name), True
+        client = clients.get(source)
+        if client is None:
+            client = clients[source] = connect(source)
+        return RedisState(client, namespace, endpoint=endpoint.name), True
     from ._sync_sqlite import SqliteState
 
     path = Path(source)
@@ -78,20 +90,50 @@ def open_state(source: SyncStateSource, endpoint: Endpoint, namespace: str) -> t
 
 
 class Lookup:
-    """What :meth:`UnchangedFilter.before` looked up for one block: the keys, and each one's stored digest or None."""
+    """What :meth:`UnchangedFilter.before` found for one block of the caller's rows.
 
-    __slots__ = ("keys", "stored")
+    For the rows it could key (at ``positions`` in the block): their state
+    keys, digests (empty where the row could not be hashed as it was) and
+    the digests stored for them (None: none).
+    """
 
-    def __init__(self, keys: list[str], stored: list[bytes | None]) -> None:
+    __slots__ = ("digests", "keys", "positions", "rows", "stored")
+
+    def __init__(
+        self,
+        rows: Sequence[Any],
+        positions: Sequence[int],
+        keys: list[str],
+        digests: list[bytes],
+        stored: list[bytes | None],
+    ) -> None:
+        self.rows = rows
+        self.positions = positions
         self.keys = keys
+        self.digests = digests
         self.stored = stored
 
     def known(self) -> dict[str, bytes | None]:
         """Each key looked up, with its stored digest (None: none stored)."""
         return dict(zip(self.keys, self.stored, strict=True))
 
+    def same(self) -> dict[int, tuple[str, bytes]]:
+        """By position: the key and digest of each row that preparing leaves as it is (less the ids it fills in).
 
-_NOTHING = Lookup([], [])
+        Preparing a dict row copies it and fills in ids, unless it drops
+        ``None`` values or writes out datetimes (a row with a datetime has no
+        digest here): so a row with a digest and no ``None`` value at the top
+        gets the same key and digest once prepared.
+        """
+        rows = self.rows
+        return {
+            position: (key, digest)
+            for position, key, digest in zip(self.positions, self.keys, self.digests, strict=True)
+            if digest and None not in rows[position].values()
+        }
+
+
+_NOTHING = Lookup((), (), [], [], [])
 _DICT_ONLY = {dict}
 
 
@@ -135,7 +177,7 @@ class UnchangedFilter:
             if old == digest
         }
         self.unchanged += len(decided)
-        return decided, Lookup(keys, stored)
+        return decided, Lookup(rows, positions, keys, digests, stored)
 
     def _entries(self, rows: Sequence[Any]) -> tuple[Sequence[int], list[str], list[bytes]]:
         """The positions, state keys and digests of the rows (dicts) whose key can be had as they are.
@@ -175,11 +217,19 @@ class UnchangedFilter:
         """``block`` (prepared) with the rows whose prepared payload HubSpot already has made ``UNCHANGED``.
 
         ``looked`` is the block's lookup by :meth:`before`: only keys it did
-        not cover are looked up again.
+        not cover are looked up again, and rows that preparing left as they
+        were keep the key and digest it computed.
         """
-        items = [(i, state_key(e.key), self._digest(e.row)) for i, e in enumerate(block) if type(e) is Item]
-        if not items:
+        if not any(type(e) is Item for e in block):
             return block
+        same = looked.same() if looked.keys else {}
+        items: list[tuple[int, str, bytes]] = []
+        for position, entry in enumerate(block):
+            if type(entry) is Item:
+                found = same.get(position)
+                if found is None:
+                    found = state_key(entry.key), self._digest(entry.row)
+                items.append((position, *found))
         known = looked.known()
         if not self.full:
             missing = [key for _, key, _ in items if key not in known]

@@ -29,7 +29,7 @@ from ._sync_state import StateError
 if TYPE_CHECKING:
     from ._sync_state import SyncState
 
-__all__ = ["FORMAT", "KEY_PREFIX", "LOOKUP_CHUNK", "RECORD_CHUNK", "RedisState"]
+__all__ = ["FORMAT", "KEY_PREFIX", "LOOKUP_CHUNK", "RECORD_CHUNK", "RedisState", "connect"]
 
 FORMAT = 1
 """The version of the layout, stored in the meta hash (a newer one is refused)."""
@@ -42,6 +42,29 @@ LOOKUP_CHUNK = 500
 
 RECORD_CHUNK = 1000
 """Most fields in one ``HSET``."""
+
+
+def connect(url: str, timeout: float = 10.0) -> Any:
+    """A blocking ``redis.Redis`` client for a sync state at ``url`` (not yet connected), or :class:`StateError`.
+
+    A client to give several :class:`RedisState` in turn (the jobs of one
+    ``HubSpotBatch`` share one, and so one connection pool); the message of
+    an error names the server without its password.
+    """
+    try:
+        import redis as redis_py
+    except ImportError as exc:
+        raise StateError("a sync state in Redis needs redis-py: pip install 'hubspot-batch[redis]'") from exc
+    shown = redact_url(url)
+    if not is_redis_url(url):
+        raise StateError(f"Redis URL must start with redis://, rediss:// or unix://, got {shown!r}")
+    try:
+        return redis_py.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+    except (ValueError, TypeError, redis_py.RedisError) as exc:
+        text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        for secret in _secrets_of(url):
+            text = text.replace(secret, "***")
+        raise StateError(f"cannot use the sync state in Redis at {shown} ({text})") from None
 
 
 class RedisState:
@@ -76,12 +99,7 @@ class RedisState:
             raise StateError("a sync state in Redis needs redis-py: pip install 'hubspot-batch[redis]'") from exc
         self._failures = (redis_py.RedisError, OSError)  # unreachable, timed out, refused: anything else is a bug
         if isinstance(redis, str):
-            if not is_redis_url(redis):
-                raise StateError(f"Redis URL must start with redis://, rediss:// or unix://, got {self.url!r}")
-            try:
-                self._client = redis_py.Redis.from_url(redis, socket_timeout=timeout, socket_connect_timeout=timeout)
-            except (ValueError, TypeError, redis_py.RedisError) as exc:
-                raise self._error("cannot use", exc) from None
+            self._client = connect(redis, timeout)
             self._own = True
         elif isinstance(redis, redis_py.Redis):
             self._client = redis
