@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 import pytest
-from hubspot_batch._results import Outcome, OutcomeStatus, succeeded
+from hubspot_batch._results import Outcome, OutcomeStatus, succeeded, unchanged
 
 
 def _parse(raw: object) -> object:
@@ -19,6 +19,13 @@ def test_the_fast_constructor_builds_the_same_outcome() -> None:
     assert attrs.asdict(fast) == attrs.asdict(slow)
     assert fast.ok and fast.result == ("parsed", {"id": "1", "archived": False})
     assert (fast.error, fast.note) == (None, None)
+
+
+def test_the_unchanged_constructor_builds_the_same_outcome() -> None:
+    fast = unchanged(7, {"id": "1"}, "not sent")
+    slow = Outcome(7, OutcomeStatus.UNCHANGED, {"id": "1"}, note="not sent")
+    assert fast == slow and repr(fast) == repr(slow) and attrs.asdict(fast) == attrs.asdict(slow)
+    assert fast.result is None and not fast.ok and fast.to_dict() == slow.to_dict()
 
 
 def test_it_is_as_frozen_as_any_outcome() -> None:
