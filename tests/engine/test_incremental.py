@@ -66,6 +66,24 @@ async def test_the_daily_budget_stops_before_the_share_is_passed(make_sandbox) -
     assert result.stopped_by and "daily budget" in result.stopped_by
 
 
+async def test_a_claim_left_over_does_not_hold_a_refused_request_past_the_request_timeout(make_sandbox) -> None:
+    import asyncio
+
+    sandbox = make_sandbox(daily_limit=100)
+    async with AsyncHubSpotBatch(
+        access_token="t", transport=sandbox, max_daily_share=0.2, batch_size=1, timeout=7.0
+    ) as hs:
+        budget = hs._core.runtime.daily
+        assert budget is not None
+        budget.pending = 1  # a request counted under way whose answer will never come (a cancelled job's)
+        started = asyncio.get_running_loop().time()
+        result = await asyncio.wait_for(hs.subscription_statuses.write([status(i) for i in range(50)]), 60.0)
+        waited = asyncio.get_running_loop().time() - started
+    assert len(result.succeeded) == 19  # the lost claim still counts: never above the share
+    assert result.stopped_by and "daily budget" in result.stopped_by
+    assert 7.0 <= waited < 9.0  # the refusal waited one request timeout for that answer, then was final
+
+
 async def test_a_rerun_of_events_with_ids_from_their_fields_sends_nothing(make_sandbox, tmp_path: Path) -> None:
     sandbox = make_sandbox()
     state = str(tmp_path / "events.state")

@@ -146,6 +146,8 @@ class Exchange:
     async def _daily_turn(self, budget: DailyBudget) -> Claim | None:
         """A claim on the daily budget for one request; waits for the reset when asked, else stops the job (None)."""
         runtime, state = self.runtime, self.state
+        loop = asyncio.get_running_loop()
+        settling_since: float | None = None
         while True:
             if state.stop is not None and state.stop.category != "DAILY_BUDGET":
                 return None
@@ -162,8 +164,11 @@ class Exchange:
             if state.stop is not None:
                 return None
             if budget.in_flight() > 0:  # their answers may show that usage counted some of them twice
-                await asyncio.sleep(SETTLE_POLL)
-                continue
+                # each is answered or timed out within the request timeout: a claim left over past it is lost
+                settling_since = loop.time() if settling_since is None else settling_since
+                if loop.time() - settling_since < runtime.timeout + SETTLE_POLL:
+                    await asyncio.sleep(SETTLE_POLL)
+                    continue
             if not runtime.wait_for_reset:
                 limit = f"{budget.limit:,}" if budget.limit is not None else "?"
                 used = f"{budget.used:,}" if budget.used is not None else "?"
