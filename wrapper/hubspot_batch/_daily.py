@@ -44,9 +44,9 @@ import attrs
 __all__ = [
     "DAILY_POLL_INTERVAL",
     "DAY",
-    "SETTLE_POLL",
     "LOCAL_CLAIM",
     "NEW_DAY_DROP",
+    "SETTLE_POLL",
     "USAGE_PATH",
     "Claim",
     "DailyBudget",
@@ -80,12 +80,12 @@ A claim is refused when the usage last reported plus the requests under way
 reach the share; but a reported usage may already count some of those
 requests (HubSpot counted them before answering another), so a worker's
 refusal is final only once none of its own requests is under way: their
-answers say what HubSpot counted. It waits at most the request timeout
-(each request is answered or times out by then: a claim still counted after
-it was lost, by a cancelled job say). (Another worker's requests under way are
-not waited for: that worker may have died, its claims counting until they
-expire. When it is alive it goes on from exact figures once the first
-worker stopped, so together they still reach the share.)
+answers say what HubSpot counted. It waits at most the request timeout:
+every request is answered or timed out by then, so a claim still counted
+after it is one that was lost (a cancelled job's). Another worker's requests
+under way are not waited for: that worker may have died, its claims counting
+until they expire; alive, it goes on from exact figures once the first
+worker stopped, so together they still reach the share.
 """
 
 

@@ -13,15 +13,15 @@ in-process :class:`~hubspot_batch.RollingWindow`:
   limit (never before the newest booking), counts the day's requests and
   returns how long to wait. The server's ``TIME`` is the one clock for every
   worker (monotonic clocks differ between processes and machines);
-- a send is checked again when it leaves (``depart``, one more script): a
-  worker busy past its slot finds the sends booked after its own already
-  gone and waits until the window ending then has room, rather than add one
-  too many to it;
-- a booking moves to when its request really left (``confirm``) and, once
-  answered, to when the answer came (HubSpot counted the request at the latest
-  then): connection set-up and queueing in front of the server differ between
-  workers, and a window booked at send times alone lets the next window start
-  too early;
+- a send leaving late (past half the margin after its slot) is checked
+  again when it leaves (``depart``, one more script): a worker busy past its
+  slot finds the sends booked after its own already gone and waits until
+  the window ending then has room, rather than add one too many to it;
+- once answered, a booking moves to when the answer came (``observe``:
+  HubSpot counted the request at the latest then), and a request with no
+  answer to when it really left (``confirm``): connection set-up and
+  queueing in front of the server differ between workers, and a window
+  booked at send times alone lets the next window start too early;
 - what a response teaches (``X-HubSpot-RateLimit-Max``,
   ``-Interval-Milliseconds``, a ``-Remaining`` lower than the bookings
   explain: someone else spends the same budget) is written to Redis, so

@@ -11,8 +11,9 @@ exactly the canonical JSON, several times faster than the json module, so
 the common path is one type check per value, one orjson call and one XXH3
 call (a non-cryptographic hash: the digest tells a changed payload from the
 one stored for the same key, where 128 bits leave an accidental match out of
-reach; nothing secret or adversarial depends on it). A row with a float (or anything but dicts, lists, tuples, strings,
-integers, booleans and ``None``, or what orjson refuses, such as an integer
+reach; nothing secret or adversarial depends on it). A row with a float (or
+anything but dicts, lists, tuples, strings, integers, booleans and
+``None``, or what orjson refuses, such as an integer
 beyond 64 bits) is normalised and written by the json module instead: the
 same bytes with or without orjson, and independent of how a given orjson
 version formats floats (``1e-05`` is ``0.00001`` in orjson 3.13), so that an

@@ -44,6 +44,23 @@ RECORD_CHUNK = 1000
 """Most fields in one ``HSET``."""
 
 
+def _redis_py() -> Any:
+    """redis-py, or :class:`StateError` saying how to install it."""
+    try:
+        import redis
+    except ImportError as exc:
+        raise StateError("a sync state in Redis needs redis-py: pip install 'hubspot-batch[redis]'") from exc
+    return redis
+
+
+def _described(exc: BaseException, secrets: tuple[str, ...]) -> str:
+    """``exc`` as a message says it, with any of ``secrets`` (a URL's password) masked."""
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
 def connect(url: str, timeout: float = 10.0) -> Any:
     """A blocking ``redis.Redis`` client for a sync state at ``url`` (not yet connected), or :class:`StateError`.
 
@@ -51,20 +68,16 @@ def connect(url: str, timeout: float = 10.0) -> Any:
     ``HubSpotBatch`` share one, and so one connection pool); the message of
     an error names the server without its password.
     """
-    try:
-        import redis as redis_py
-    except ImportError as exc:
-        raise StateError("a sync state in Redis needs redis-py: pip install 'hubspot-batch[redis]'") from exc
+    redis_py = _redis_py()
     shown = redact_url(url)
     if not is_redis_url(url):
         raise StateError(f"Redis URL must start with redis://, rediss:// or unix://, got {shown!r}")
     try:
         return redis_py.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
     except (ValueError, TypeError, redis_py.RedisError) as exc:
-        text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        for secret in _secrets_of(url):
-            text = text.replace(secret, "***")
-        raise StateError(f"cannot use the sync state in Redis at {shown} ({text})") from None
+        raise StateError(
+            f"cannot use the sync state in Redis at {shown} ({_described(exc, _secrets_of(url))})"
+        ) from None
 
 
 class RedisState:
@@ -93,10 +106,7 @@ class RedisState:
             self._secrets = _secrets_of(redis)
         else:
             self.url = describe_client(redis)
-        try:
-            import redis as redis_py
-        except ImportError as exc:
-            raise StateError("a sync state in Redis needs redis-py: pip install 'hubspot-batch[redis]'") from exc
+        redis_py = _redis_py()
         self._failures = (redis_py.RedisError, OSError)  # unreachable, timed out, refused: anything else is a bug
         if isinstance(redis, str):
             self._client = connect(redis, timeout)
@@ -137,10 +147,9 @@ class RedisState:
             )
 
     def _error(self, doing: str, exc: BaseException) -> StateError:
-        text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return StateError(f"{doing} the sync state {self.key} in Redis at {self.url} ({text})")
+        return StateError(
+            f"{doing} the sync state {self.key} in Redis at {self.url} ({_described(exc, self._secrets)})"
+        )
 
     def _connection(self) -> Any:
         if self._client is None:

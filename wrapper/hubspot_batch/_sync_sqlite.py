@@ -64,6 +64,14 @@ _ALIGNED = "SELECT s.hash FROM json_each(?) AS j LEFT JOIN state AS s ON s.key =
 """Each key of a JSON array's stored digest (NULL where none), in the array's order: one bound parameter."""
 
 
+def _json_array(keys: Sequence[str]) -> str | None:
+    """The keys as one JSON array, as text (SQLite reads a BLOB as its binary JSON); None for a lone surrogate."""
+    try:
+        return encode_plain(list(keys)).decode()
+    except (TypeError, ValueError):  # lookup() then says what SQLite makes of it
+        return None
+
+
 @lru_cache(maxsize=64)
 def _select(count: int) -> str:
     return f"SELECT key, hash FROM state WHERE key IN ({','.join('?' * count)})"
@@ -289,12 +297,8 @@ class SqliteState:
         """
         if not keys:
             return []
-        if self._json_each:
-            try:
-                array = encode_plain(list(keys)).decode()  # text: SQLite reads a BLOB as its binary JSON
-            except (TypeError, ValueError):  # a lone surrogate: lookup() says what SQLite makes of it
-                array = None
-        if self._json_each and array is not None:
+        array = _json_array(keys) if self._json_each else None
+        if array is not None:
             with self._mutex:
                 db = self._connection()
                 try:
